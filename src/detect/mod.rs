@@ -1,0 +1,542 @@
+//! Detection: one aho-corasick prefilter over every rule's anchors, regex confirmation near
+//! anchor hits, obfuscation signals, endpoints, then scoring of the whole document.
+
+pub mod endpoints;
+mod score;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
+
+use crate::document::{Channel, Format, Location, Segment, SourceSpan};
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Verdict};
+use crate::normalize::{self, decode, Normalized};
+use crate::rules::{Builtin, Rule, RuleSet};
+pub use endpoints::Allowlist;
+
+/// Settings that are not rules.
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    pub allowlist: Allowlist,
+    /// How many times decoded text is itself searched for encoded blobs.
+    pub decode_depth: u32,
+    /// Most decoded bytes per segment.
+    pub decode_budget: usize,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            allowlist: Allowlist::default(),
+            decode_depth: 2,
+            decode_budget: 4 << 20,
+        }
+    }
+}
+
+/// What an anchor in the shared automaton stands for.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Rule(u32),
+    /// A phrase showing that the document talks about prompt injection (security writing).
+    Topic,
+}
+
+/// Words that mark a document as writing *about* prompt injection; quoted payloads in such
+/// documents are examples, not instructions.
+const TOPIC_TERMS: &[&str] = &[
+    "prompt injection",
+    "prompt-injection",
+    "injection attack",
+    "jailbreak",
+    "jailbreaking",
+    "attacker",
+    "adversarial",
+    "red team",
+    "red-team",
+    "malicious instruction",
+    "malicious prompt",
+    "owasp",
+    "llm01",
+    "inyección de prompt",
+    "inyección de instrucciones",
+    "injection de prompt",
+    "injection d'instructions",
+    "prompt-injektion",
+    "injeção de prompt",
+    "промпт-инъекц",
+    "инъекция промпт",
+    "提示注入",
+    "提示词注入",
+    "プロンプトインジェクション",
+];
+
+/// The compiled rule set. Build once, share across threads (`&Detector` is `Sync`).
+pub struct Detector {
+    rules: Vec<Rule>,
+    regexes: Vec<Option<Regex>>,
+    targets: Vec<Target>,
+    automaton: AhoCorasick,
+    builtins: Vec<(Builtin, usize)>,
+    config: DetectConfig,
+}
+
+/// Identity of the document being scanned, copied into its findings.
+#[derive(Debug, Clone)]
+pub struct DocMeta {
+    pub path: String,
+    pub format: Format,
+}
+
+/// A rule hit before scoring: where it is and what surrounds it.
+#[derive(Debug, Clone)]
+struct Candidate {
+    rule: usize,
+    /// Index of the scanned segment (children of decoded blobs get their own).
+    seg: usize,
+    /// Normalized byte range in that segment; `None` for segment-wide signals.
+    norm: Option<(usize, usize)>,
+    channel: Channel,
+    location: Location,
+    excerpt: String,
+    matched: String,
+    endpoints: Vec<crate::finding::Endpoint>,
+    /// In quotes, a code span, or right after "such as"/"for example".
+    quoted: bool,
+    /// The matched source text needed de-obfuscation (zero-width, look-alikes, bidi).
+    obfuscated: bool,
+}
+
+impl Detector {
+    pub fn new(rules: RuleSet, config: DetectConfig) -> Result<Detector> {
+        let rules: Vec<Rule> = rules.rules().to_vec();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut targets = Vec::new();
+        let mut regexes = Vec::with_capacity(rules.len());
+        let mut builtins = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if let Some(b) = r.builtin {
+                builtins.push((b, i));
+            }
+            for a in &r.anchors {
+                patterns.push(normalize::normalize(a).text);
+                targets.push(Target::Rule(i as u32));
+            }
+            let re = match &r.pattern {
+                Some(p) => Some(Regex::new(p).map_err(|e| Error::Rules {
+                    path: r.source.clone().into(),
+                    reason: format!("rule {}: {e}", r.id),
+                })?),
+                None => None,
+            };
+            regexes.push(re);
+        }
+        for t in TOPIC_TERMS {
+            patterns.push(normalize::normalize(t).text);
+            targets.push(Target::Topic);
+        }
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .or_else(|_| {
+                // Very large rule sets can exceed the DFA's size limit: fall back to an NFA.
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+            })
+            .map_err(|e| Error::Usage(format!("cannot build the anchor automaton: {e}")))?;
+        Ok(Detector {
+            rules,
+            regexes,
+            targets,
+            automaton,
+            builtins,
+            config,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn config(&self) -> &DetectConfig {
+        &self.config
+    }
+
+    /// Scans all segments of one document and scores them together. Findings come back
+    /// sorted by location, without `doc_sha256` and `finding_id` (see [`Finding::assign_ids`]).
+    pub fn scan_segments(&self, meta: &DocMeta, segments: &[Segment]) -> (Vec<Finding>, Verdict) {
+        let mut state = DocState::default();
+        for seg in segments {
+            self.scan_text(
+                &seg.text,
+                seg.channel,
+                &seg.location,
+                &seg.span,
+                0,
+                &mut state,
+            );
+        }
+        score::finish(self, meta, state)
+    }
+
+    /// Scans one run of text (and, recursively, what is smuggled or encoded in it).
+    fn scan_text(
+        &self,
+        text: &str,
+        channel: Channel,
+        location: &Location,
+        span: &SourceSpan,
+        depth: u32,
+        state: &mut DocState,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        let seg = state.segments;
+        state.segments += 1;
+        let norm = normalize::normalize(text);
+        let hits = self.match_rules(&norm.text, &mut state.topic);
+        let mut lines = LineIndex::new(text);
+        for (rule, start, end) in hits {
+            let (s, e) = norm.map.source_range(text, start, end);
+            let obfuscated = normalize::normalize(&text[s..e]).stats.is_obfuscated();
+            state.candidates.push(Candidate {
+                rule,
+                seg,
+                norm: Some((start, end)),
+                channel,
+                location: locate(location, span, &mut lines, s, e),
+                excerpt: excerpt(text, s, e),
+                matched: norm.text[start..end].to_string(),
+                endpoints: endpoints::extract(window(text, s, e, 240)),
+                quoted: score::in_quotes_or_mention(&norm.text, start, end),
+                obfuscated,
+            });
+        }
+        self.obfuscation_signals(
+            text, &norm, channel, location, span, &mut lines, seg, depth, state,
+        );
+        if depth < self.config.decode_depth {
+            for blob in decode::find_encoded(text, self.config.decode_budget) {
+                let child = child_span(span, &mut lines, blob.src_start, blob.src_end);
+                self.scan_text(&blob.text, blob.channel, location, &child, depth + 1, state);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn obfuscation_signals(
+        &self,
+        text: &str,
+        norm: &Normalized,
+        channel: Channel,
+        location: &Location,
+        span: &SourceSpan,
+        lines: &mut LineIndex,
+        seg: usize,
+        depth: u32,
+        state: &mut DocState,
+    ) {
+        for &(builtin, rule) in &self.builtins {
+            let first = match builtin {
+                Builtin::TagSmuggling => {
+                    for run in &norm.tag_runs {
+                        if run.text.trim().chars().count() >= 4 {
+                            state.candidates.push(Candidate {
+                                rule,
+                                seg,
+                                norm: None,
+                                channel: Channel::UnicodeTags,
+                                location: locate(location, span, lines, run.src_start, run.src_end),
+                                excerpt: excerpt(&run.text, 0, run.text.len()),
+                                matched: run.text.chars().take(200).collect(),
+                                endpoints: endpoints::extract(&run.text),
+                                quoted: false,
+                                obfuscated: true,
+                            });
+                        }
+                        let child = child_span(span, lines, run.src_start, run.src_end);
+                        self.scan_text(&run.text, Channel::UnicodeTags, location, &child, depth + 1, state);
+                    }
+                    None
+                }
+                Builtin::ZeroWidthSplitting if norm.stats.zero_width_in_words >= 3 => {
+                    text.find(|c| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'))
+                }
+                Builtin::HomoglyphMixing if norm.stats.confusables_folded >= 3 => {
+                    first_mixed_word(text)
+                }
+                Builtin::BidiControls if norm.stats.bidi_controls >= 1 => {
+                    text.find(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
+                }
+                _ => None,
+            };
+            if let Some(at) = first {
+                let end = (at + 1..=text.len())
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(text.len());
+                state.candidates.push(Candidate {
+                    rule,
+                    seg,
+                    norm: None,
+                    channel,
+                    location: locate(location, span, lines, at, end),
+                    excerpt: excerpt(text, at, end),
+                    matched: String::new(),
+                    endpoints: Vec::new(),
+                    quoted: false,
+                    obfuscated: true,
+                });
+            }
+        }
+    }
+
+    /// Rule hits in normalized text as (rule index, start, end), sorted and deduplicated.
+    fn match_rules(&self, norm: &str, topic: &mut u32) -> Vec<(usize, usize, usize)> {
+        let mut anchors: Vec<(usize, usize, usize)> = Vec::new();
+        for m in self.automaton.find_overlapping_iter(norm) {
+            match self.targets[m.pattern().as_usize()] {
+                Target::Topic => *topic += 1,
+                Target::Rule(r) => anchors.push((r as usize, m.start(), m.end())),
+            }
+        }
+        if anchors.is_empty() {
+            return Vec::new();
+        }
+        anchors.sort_unstable();
+        let mut hits = Vec::new();
+        let mut i = 0;
+        while i < anchors.len() {
+            let rule = anchors[i].0;
+            let mut j = i;
+            while j < anchors.len() && anchors[j].0 == rule {
+                j += 1;
+            }
+            let group = &anchors[i..j];
+            match &self.regexes[rule] {
+                None => hits.extend(group.iter().copied()),
+                Some(re) => self.confirm(re, rule, group, norm, &mut hits),
+            }
+            i = j;
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        hits
+    }
+
+    /// Runs the rule's regex over merged windows around its anchor hits; keeps matches that
+    /// overlap an anchor.
+    fn confirm(
+        &self,
+        re: &Regex,
+        rule: usize,
+        group: &[(usize, usize, usize)],
+        norm: &str,
+        hits: &mut Vec<(usize, usize, usize)>,
+    ) {
+        let w = self.rules[rule].window;
+        let mut k = 0;
+        while k < group.len() {
+            let ws = floor_boundary(norm, group[k].1.saturating_sub(w));
+            let mut we = ceil_boundary(norm, group[k].2 + w);
+            let first = k;
+            k += 1;
+            while k < group.len() && group[k].1.saturating_sub(w) <= we {
+                we = ceil_boundary(norm, group[k].2 + w);
+                k += 1;
+            }
+            let spans = &group[first..k];
+            for m in re.find_iter(&norm[ws..we]) {
+                let (ms, me) = (ws + m.start(), ws + m.end());
+                if me > ms && spans.iter().any(|&(_, s, e)| ms < e && s < me) {
+                    hits.push((rule, ms, me));
+                }
+            }
+        }
+    }
+}
+
+/// The verdict over findings gathered in several passes (chunks of one large file).
+pub fn verdict_of(meta: &DocMeta, findings: &[Finding]) -> Verdict {
+    score::verdict(meta, findings)
+}
+
+/// Per-document accumulation while its segments are scanned.
+#[derive(Default)]
+struct DocState {
+    candidates: Vec<Candidate>,
+    segments: usize,
+    /// Mentions of prompt injection as a topic.
+    topic: u32,
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn window(text: &str, s: usize, e: usize, pad: usize) -> &str {
+    &text[floor_boundary(text, s.saturating_sub(pad))..ceil_boundary(text, e + pad)]
+}
+
+fn first_mixed_word(text: &str) -> Option<usize> {
+    let mut prev_alpha = false;
+    for (i, c) in text.char_indices() {
+        let alpha = c.is_alphabetic();
+        if alpha && !prev_alpha && crate::normalize::word_is_mixed(&text[i..]) {
+            return Some(i);
+        }
+        prev_alpha = alpha;
+    }
+    None
+}
+
+/// Newline positions of a segment, built only when a hit needs a line number.
+struct LineIndex<'a> {
+    text: &'a str,
+    newlines: Option<Vec<usize>>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        LineIndex {
+            text,
+            newlines: None,
+        }
+    }
+
+    /// 0-based line and 0-based char column of byte `at`.
+    fn position(&mut self, at: usize) -> (u32, u32) {
+        let text = self.text;
+        let nl = self
+            .newlines
+            .get_or_insert_with(|| memchr::memchr_iter(b'\n', text.as_bytes()).collect());
+        let line = nl.partition_point(|&p| p < at);
+        let line_start = if line == 0 { 0 } else { nl[line - 1] + 1 };
+        let col = text
+            .get(line_start..at)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
+        (line as u32, col as u32)
+    }
+}
+
+/// The finding's location: the segment's fixed fields plus line, column and byte range.
+fn locate(
+    base: &Location,
+    span: &SourceSpan,
+    lines: &mut LineIndex,
+    s: usize,
+    e: usize,
+) -> Location {
+    let mut loc = base.clone();
+    if span.verbatim {
+        if let Some(b) = span.byte_start {
+            loc.byte_start = Some(b + s as u64);
+            loc.byte_end = Some(b + e as u64);
+        }
+    } else {
+        loc.byte_start = span.byte_start;
+        loc.byte_end = span.byte_end;
+    }
+    if let Some(base_line) = span.line {
+        let (dl, col) = lines.position(s);
+        loc.line = Some(base_line + dl);
+        let base_col = if dl == 0 { span.column.unwrap_or(1) } else { 1 };
+        loc.column = Some(base_col + col);
+    }
+    loc
+}
+
+/// Span for text decoded out of `s..e` of a segment: it points at the encoded region.
+fn child_span(parent: &SourceSpan, lines: &mut LineIndex, s: usize, e: usize) -> SourceSpan {
+    let (byte_start, byte_end) = match (parent.verbatim, parent.byte_start) {
+        (true, Some(b)) => (Some(b + s as u64), Some(b + e as u64)),
+        _ => (parent.byte_start, parent.byte_end),
+    };
+    let (line, column) = match parent.line {
+        Some(base) => {
+            let (dl, col) = lines.position(s);
+            let base_col = if dl == 0 {
+                parent.column.unwrap_or(1)
+            } else {
+                1
+            };
+            (Some(base + dl), Some(base_col + col))
+        }
+        None => (None, None),
+    };
+    SourceSpan {
+        byte_start,
+        byte_end,
+        verbatim: false,
+        line,
+        column,
+    }
+}
+
+/// About 80 characters of context each side, invisible characters shown escaped.
+pub fn excerpt(text: &str, s: usize, e: usize) -> String {
+    let start = text[..s]
+        .char_indices()
+        .rev()
+        .nth(79)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let end = text[e..]
+        .char_indices()
+        .nth(80)
+        .map(|(i, _)| e + i)
+        .unwrap_or(text.len());
+    let mid_end = if e - s > 400 {
+        ceil_boundary(text, s + 400)
+    } else {
+        e
+    };
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    escape_into(&mut out, &text[start..mid_end]);
+    if mid_end < e {
+        out.push('…');
+    } else {
+        escape_into(&mut out, &text[e..end]);
+    }
+    if end < text.len() && mid_end == e {
+        out.push('…');
+    }
+    out
+}
+
+/// Shows invisible and control characters as `\u{XXXX}`; line breaks become spaces.
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{E0000}'..='\u{E007F}') =>
+            {
+                out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+}

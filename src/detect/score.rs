@@ -1,0 +1,228 @@
+//! Scoring: a document's findings are judged together. Hidden channels, obfuscation,
+//! endpoints and co-occurring attack classes raise a finding; a payload quoted in writing
+//! about prompt injection lowers it.
+
+use super::{Candidate, Detector, DocMeta, DocState};
+use crate::finding::{Finding, Severity, Verdict};
+
+/// Findings of different categories closer than this (normalized bytes) corroborate each other.
+const COMBINE_DISTANCE: usize = 600;
+
+/// Categories whose findings mean more when an outside endpoint is named nearby.
+const ENDPOINT_CATEGORIES: &[&str] = &[
+    "exfiltration",
+    "tool_invocation",
+    "markdown_exfiltration",
+    "credential_solicitation",
+    "tool_poisoning",
+    "instruction_override",
+];
+
+/// Words right before a phrase that show it is being mentioned, not used.
+const MENTION_MARKERS: &[&str] = &[
+    "such as",
+    "e.g.",
+    "e.g.,",
+    "for example",
+    "for instance",
+    "phrases like",
+    "strings like",
+    "inputs like",
+    "something like",
+    "text like",
+    "known as",
+    "the string",
+    "the phrase",
+    "called",
+    "example:",
+    "examples:",
+    "i.e.",
+    "por ejemplo",
+    "par exemple",
+    "zum beispiel",
+    "z. b.",
+    "z.b.",
+    "por exemplo",
+    "например",
+    "例如",
+    "比如",
+    "例えば",
+    "たとえば",
+];
+
+/// Whether the match at `start..end` of normalized text is quoted or introduced as an example.
+pub(super) fn in_quotes_or_mention(norm: &str, start: usize, end: usize) -> bool {
+    let before = &norm[super::floor_boundary(norm, start.saturating_sub(300))..start];
+    let after = &norm[end..super::ceil_boundary(norm, end + 300)];
+    for q in ['"', '`'] {
+        if before.matches(q).count() % 2 == 1 && after.contains(q) {
+            return true;
+        }
+    }
+    let tail = before.trim_end();
+    if tail.ends_with('\'') && after.contains('\'') {
+        return true;
+    }
+    let near = &before[super::floor_boundary(before, before.len().saturating_sub(40))..];
+    MENTION_MARKERS.iter().any(|m| {
+        near.rfind(m).is_some_and(|p| {
+            // A whole word, and the last thing before the phrase besides a colon or quote.
+            let boundary_before = p == 0 || !near[..p].ends_with(|c: char| c.is_alphanumeric());
+            let rest = near[p + m.len()..]
+                .trim_matches(|c: char| c.is_whitespace() || c == ':' || c == ',');
+            boundary_before && rest.chars().count() <= 12
+        })
+    })
+}
+
+fn weight(s: Severity) -> u32 {
+    match s {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 4,
+        Severity::High => 10,
+        Severity::Critical => 25,
+    }
+}
+
+/// Turns candidates into findings with adjusted severities, and the document's verdict.
+pub(super) fn finish(det: &Detector, meta: &DocMeta, state: DocState) -> (Vec<Finding>, Verdict) {
+    let DocState {
+        candidates, topic, ..
+    } = state;
+    let mut findings = Vec::with_capacity(candidates.len());
+    for (i, c) in candidates.iter().enumerate() {
+        let rule = &det.rules[c.rule];
+        let base = rule.severity;
+        let mut steps = 0i32;
+        let mut adjustments = Vec::new();
+        let counts = base >= Severity::Low;
+        if counts && c.channel.is_hidden() && rule.confidence > crate::finding::Confidence::Low {
+            steps += 1;
+            adjustments.push(format!("+1 hidden channel ({})", c.channel.as_str()));
+        }
+        if counts && c.obfuscated && rule.builtin.is_none() {
+            steps += 1;
+            adjustments.push("+1 obfuscated (zero-width, look-alike or bidi characters)".into());
+        }
+        if counts && ENDPOINT_CATEGORIES.contains(&rule.category.as_str()) {
+            if let Some(ep) = c
+                .endpoints
+                .iter()
+                .find(|e| !det.config.allowlist.allows(&e.host))
+            {
+                steps += 1;
+                adjustments.push(format!("+1 names endpoint {}", ep.host));
+            }
+        }
+        if counts {
+            if let Some(other) = corroborating(det, &candidates, i) {
+                steps += 1;
+                adjustments.push(format!("+1 together with {other}"));
+            }
+        }
+        if c.quoted && topic >= 2 && !c.channel.is_hidden() && !c.obfuscated {
+            steps -= 2;
+            adjustments.push("-2 quoted in writing about prompt injection".into());
+        }
+        let severity = base.shifted(steps.min(2));
+        findings.push(Finding {
+            finding_id: String::new(),
+            rule_id: rule.id.clone(),
+            rule_title: rule.title.clone(),
+            category: rule.category.clone(),
+            severity,
+            confidence: rule.confidence,
+            path: meta.path.clone(),
+            format: meta.format,
+            doc_sha256: String::new(),
+            location: c.location.clone(),
+            channel: c.channel,
+            excerpt: c.excerpt.clone(),
+            matched: c.matched.clone(),
+            endpoints: c.endpoints.clone(),
+            adjustments,
+        });
+    }
+    findings.sort_by(|a, b| {
+        location_key(a)
+            .cmp(&location_key(b))
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    findings.dedup_by(|a, b| {
+        a.rule_id == b.rule_id && a.location == b.location && a.channel == b.channel
+    });
+    let verdict = verdict(meta, &findings);
+    (findings, verdict)
+}
+
+/// The category of another finding near candidate `i` that is of a different class.
+fn corroborating(det: &Detector, all: &[Candidate], i: usize) -> Option<String> {
+    let me = &all[i];
+    let my_cat = &det.rules[me.rule].category;
+    all.iter().enumerate().find_map(|(j, o)| {
+        if j == i || o.seg != me.seg {
+            return None;
+        }
+        let r = &det.rules[o.rule];
+        if &r.category == my_cat || r.severity < Severity::Low {
+            return None;
+        }
+        let near = match (me.norm, o.norm) {
+            (Some((a, b)), Some((c, d))) => {
+                let gap = if c >= b { c - b } else { a.saturating_sub(d) };
+                gap <= COMBINE_DISTANCE
+            }
+            _ => true,
+        };
+        near.then(|| r.category.clone())
+    })
+}
+
+fn location_key(f: &Finding) -> (String, u32, u32, u32, u64, String) {
+    let l = &f.location;
+    (
+        l.attachment.clone().unwrap_or_default() + "\u{0}" + l.entry.as_deref().unwrap_or(""),
+        l.page.unwrap_or(0),
+        l.line.unwrap_or(0),
+        l.column.unwrap_or(0),
+        l.byte_start.unwrap_or(0),
+        l.part.clone().unwrap_or_default() + l.json_pointer.as_deref().unwrap_or(""),
+    )
+}
+
+pub(super) fn verdict(meta: &DocMeta, findings: &[Finding]) -> Verdict {
+    let severity = findings.iter().map(|f| f.severity).max();
+    let score = findings.iter().map(|f| weight(f.severity)).sum();
+    let mut ranked: Vec<&Finding> = findings.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    let mut reasons: Vec<String> = Vec::new();
+    for f in ranked {
+        let r = format!(
+            "{} {} {} ({})",
+            f.severity,
+            f.rule_id,
+            f.rule_title,
+            f.channel.as_str()
+        );
+        if !reasons.contains(&r) {
+            reasons.push(r);
+        }
+        if reasons.len() == 5 {
+            break;
+        }
+    }
+    Verdict {
+        path: meta.path.clone(),
+        format: meta.format,
+        doc_sha256: String::new(),
+        size: 0,
+        severity,
+        score,
+        reasons,
+    }
+}

@@ -1,0 +1,61 @@
+//! Cyrillic and Greek letters that look like Latin ones, folded only inside words that mix
+//! scripts, so Russian and Greek text keeps its meaning.
+
+/// Latin letter a lowercase Cyrillic/Greek look-alike stands for (uppercase letters are
+/// lowercased first by the caller's pipeline, so both cases are listed).
+pub fn to_latin(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'А' | 'α' | 'Α' => 'a',
+        'в' | 'В' | 'β' | 'Β' | 'ь' => 'b',
+        'с' | 'С' | 'ϲ' => 'c',
+        'ԁ' => 'd',
+        'е' | 'Е' | 'ё' | 'Ё' | 'ε' | 'Ε' => 'e',
+        'һ' | 'Һ' | 'н' | 'Н' | 'Η' => 'h',
+        'і' | 'І' | 'ї' | 'Ї' | 'ι' | 'Ι' => 'i',
+        'ј' | 'Ј' => 'j',
+        'к' | 'К' | 'κ' | 'Κ' => 'k',
+        'ӏ' | 'Ӏ' => 'l',
+        'м' | 'М' | 'Μ' => 'm',
+        'п' | 'η' | 'Ν' => 'n',
+        'о' | 'О' | 'ο' | 'Ο' => 'o',
+        'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+        'ԛ' => 'q',
+        'ѕ' | 'Ѕ' => 's',
+        'т' | 'Т' | 'τ' | 'Τ' => 't',
+        'υ' => 'u',
+        'ν' => 'v',
+        'ԝ' | 'ω' => 'w',
+        'х' | 'Х' | 'χ' | 'Χ' => 'x',
+        'у' | 'У' | 'γ' | 'Υ' => 'y',
+        'Ζ' => 'z',
+        _ => return None,
+    })
+}
+
+fn is_latin_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c)
+}
+
+fn is_cyrillic_or_greek(c: char) -> bool {
+    ('\u{0370}'..='\u{03FF}').contains(&c) || ('\u{0400}'..='\u{052F}').contains(&c)
+}
+
+/// Whether the word at the start of `rest` mixes Latin letters with Cyrillic/Greek ones.
+/// Zero-width characters inside the word do not end it (they are an obfuscation of their own).
+pub fn word_is_mixed(rest: &str) -> bool {
+    let (mut latin, mut other) = (false, false);
+    for c in rest.chars() {
+        if super::is_zero_width(c) {
+            continue;
+        }
+        if !c.is_alphabetic() {
+            break;
+        }
+        latin |= is_latin_letter(c);
+        other |= is_cyrillic_or_greek(c);
+        if latin && other {
+            return true;
+        }
+    }
+    false
+}
