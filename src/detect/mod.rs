@@ -526,7 +526,7 @@ pub fn excerpt(text: &str, s: usize, e: usize) -> String {
 pub fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
-            '\n' | '\r' | '\t' => {
+            '\n' | '\r' | '\t' | ' ' => {
                 if !out.ends_with(' ') {
                     out.push(' ');
                 }
