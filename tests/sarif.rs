@@ -12,12 +12,21 @@ fn schema_path() -> PathBuf {
     if !schema.exists() {
         std::fs::create_dir_all(&root).unwrap();
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--prefix",
+            ])
             .arg(&root)
             .arg("@microsoft/jest-sarif@1.0.0-beta.0")
             .status()
             .expect("npm is needed to fetch the SARIF schema");
-        assert!(status.success(), "npm install of the SARIF schema package failed");
+        assert!(
+            status.success(),
+            "npm install of the SARIF schema package failed"
+        );
     }
     schema
 }
@@ -26,7 +35,9 @@ fn fix_language_patterns(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if k == "pattern" && child.as_str() == Some("^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$") {
+                if k == "pattern"
+                    && child.as_str() == Some("^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$")
+                {
                     *child = serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
                 } else {
                     fix_language_patterns(child);
@@ -45,8 +56,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     // The published schema's `language` patterns have a stray `]` that strict meta-schema
     // checking rejects; mcpsweep never writes those properties, so the patterns are repaired.
     fix_language_patterns(&mut schema);
-    let validator = jsonschema::validator_for(&schema)
-        .expect("schema compiles");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
 
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-corpus");
     let out = Command::new(env!("CARGO_BIN_EXE_mcpsweep"))
@@ -54,17 +64,34 @@ fn sarif_output_is_valid_sarif_2_1_0() {
         .arg(&corpus)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF schema violations:\n{}",
+        errors.join("\n")
+    );
 
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
-    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     for r in results {
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);
-        assert!(r["partialFingerprints"]["mcpsweepFindingId/v1"].as_str().unwrap().starts_with('F'));
+        assert!(r["partialFingerprints"]["mcpsweepFindingId/v1"]
+            .as_str()
+            .unwrap()
+            .starts_with('F'));
     }
 }

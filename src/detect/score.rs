@@ -2,6 +2,10 @@
 //! endpoints and co-occurring attack classes raise a finding; a payload quoted in writing
 //! about prompt injection lowers it.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::{Candidate, Detector, DocMeta, DocState};
 use crate::finding::{Finding, Severity, Verdict};
 
@@ -50,7 +54,15 @@ const MENTION_MARKERS: &[&str] = &[
     "たとえば",
 ];
 
-/// Whether the match at `start..end` of normalized text is quoted or introduced as an example.
+/// Prose that describes what an attack tells a model to do ("an instruction to", "tells the
+/// agent to") rather than telling it.
+static DESCRIBED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:instruct\w*|tells?|telling|told|asks?|asking|asked|directs?|directing|tricks?|tricking|tricked|steers?|steering|coax\w*|convinc\w*|persuad\w*|instructions?|directives?|commands?|attempts?)\b[^.!?:;]{0,40}\bto $")
+        .expect("static regex")
+});
+
+/// Whether the match at `start..end` of normalized text is quoted, introduced as an example,
+/// or described ("an instruction to ...").
 pub(super) fn in_quotes_or_mention(norm: &str, start: usize, end: usize) -> bool {
     let before = &norm[super::floor_boundary(norm, start.saturating_sub(300))..start];
     let after = &norm[end..super::ceil_boundary(norm, end + 300)];
@@ -64,6 +76,10 @@ pub(super) fn in_quotes_or_mention(norm: &str, start: usize, end: usize) -> bool
         return true;
     }
     let near = &before[super::floor_boundary(before, before.len().saturating_sub(40))..];
+    let described = &before[super::floor_boundary(before, before.len().saturating_sub(70))..];
+    if DESCRIBED.is_match(described) {
+        return true;
+    }
     MENTION_MARKERS.iter().any(|m| {
         near.rfind(m).is_some_and(|p| {
             // A whole word, and the last thing before the phrase besides a colon or quote.
@@ -90,6 +106,12 @@ pub(super) fn finish(det: &Detector, meta: &DocMeta, state: DocState) -> (Vec<Fi
     let DocState {
         candidates, topic, ..
     } = state;
+    // Payloads quoted or described in writing about prompt injection neither count at full
+    // strength nor corroborate each other.
+    let discounted: Vec<bool> = candidates
+        .iter()
+        .map(|c| c.quoted && topic >= 2 && !c.channel.is_hidden() && !c.obfuscated)
+        .collect();
     let mut findings = Vec::with_capacity(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
         let rule = &det.rules[c.rule];
@@ -115,15 +137,15 @@ pub(super) fn finish(det: &Detector, meta: &DocMeta, state: DocState) -> (Vec<Fi
                 adjustments.push(format!("+1 names endpoint {}", ep.host));
             }
         }
-        if counts {
-            if let Some(other) = corroborating(det, &candidates, i) {
+        if counts && !discounted[i] {
+            if let Some(other) = corroborating(det, &candidates, &discounted, i) {
                 steps += 1;
                 adjustments.push(format!("+1 together with {other}"));
             }
         }
-        if c.quoted && topic >= 2 && !c.channel.is_hidden() && !c.obfuscated {
+        if discounted[i] {
             steps -= 2;
-            adjustments.push("-2 quoted in writing about prompt injection".into());
+            adjustments.push("-2 quoted or described in writing about prompt injection".into());
         }
         let severity = base.shifted(steps.min(2));
         findings.push(Finding {
@@ -157,11 +179,16 @@ pub(super) fn finish(det: &Detector, meta: &DocMeta, state: DocState) -> (Vec<Fi
 }
 
 /// The category of another finding near candidate `i` that is of a different class.
-fn corroborating(det: &Detector, all: &[Candidate], i: usize) -> Option<String> {
+fn corroborating(
+    det: &Detector,
+    all: &[Candidate],
+    discounted: &[bool],
+    i: usize,
+) -> Option<String> {
     let me = &all[i];
     let my_cat = &det.rules[me.rule].category;
     all.iter().enumerate().find_map(|(j, o)| {
-        if j == i || o.seg != me.seg {
+        if j == i || o.seg != me.seg || discounted[j] {
             return None;
         }
         let r = &det.rules[o.rule];

@@ -50,7 +50,7 @@ pub fn find_encoded(src: &str, budget: usize) -> Vec<DecodedBlob> {
         let run = &src[start..i];
         if run.len() >= MIN_HEX
             && run.len() <= MAX_BLOB
-            && run.len() % 2 == 0
+            && run.len().is_multiple_of(2)
             && run.bytes().all(|b| b.is_ascii_hexdigit())
         {
             if let Some(text) = decode_hex(run) {
