@@ -43,6 +43,11 @@ fn is_cyrillic_or_greek(c: char) -> bool {
 /// Whether the word at the start of `rest` mixes Latin letters with Cyrillic/Greek ones.
 /// Zero-width characters inside the word do not end it (they are an obfuscation of their own).
 pub fn word_is_mixed(rest: &str) -> bool {
+    // Most words are plain ASCII: settle those without decoding characters.
+    let ascii_run = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if rest.as_bytes().get(ascii_run).is_none_or(|b| b.is_ascii()) {
+        return false;
+    }
     let (mut latin, mut other) = (false, false);
     for c in rest.chars() {
         if super::is_zero_width(c) {

@@ -95,8 +95,20 @@ fn blob(src_start: usize, src_end: usize, channel: Channel, text: String) -> Dec
     }
 }
 
+static B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_');
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+    B64[b as usize]
 }
 
 /// Words, paths and identifiers are also runs of this alphabet; base64 of text mixes cases

@@ -131,31 +131,36 @@ pub fn normalize(src: &str) -> Normalized {
 
 fn normalize_ascii(src: &str) -> Normalized {
     let bytes = src.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut out = vec![0u8; bytes.len()];
+    let mut o = 0usize;
     let mut map = OffsetMap::default();
+    // Source minus output offset; a checkpoint is needed only where skipped whitespace
+    // changes it.
+    let mut delta = 0usize;
     let mut last_space = true; // drop leading whitespace
     for (i, &b) in bytes.iter().enumerate() {
         let f = ASCII_FOLD[b as usize];
         if f == 0 {
-            if !last_space {
-                map.record(out.len(), i);
-                out.push(b' ');
-                last_space = true;
-            }
-        } else {
             if last_space {
-                // First byte after skipped whitespace: the delta may have changed.
-                map.record(out.len(), i);
+                continue;
             }
-            out.push(f);
+            last_space = true;
+        } else {
             last_space = false;
         }
+        if i - o != delta {
+            delta = i - o;
+            map.record(o, i);
+        }
+        out[o] = if f == 0 { b' ' } else { f };
+        o += 1;
     }
-    if out.last() == Some(&b' ') {
-        out.pop();
+    if o > 0 && out[o - 1] == b' ' {
+        o -= 1;
     }
+    out.truncate(o);
     Normalized {
-        // Only ASCII bytes were pushed.
+        // Only ASCII bytes were written.
         text: String::from_utf8(out).unwrap_or_default(),
         map,
         stats: NormStats::default(),
@@ -199,6 +204,28 @@ fn normalize_unicode(src: &str) -> Normalized {
     let mut iter = src.char_indices().peekable();
 
     while let Some((i, c)) = iter.next() {
+        if c.is_ascii() {
+            let folded = ASCII_FOLD[c as usize];
+            if folded == 0 {
+                in_word = false;
+                if !last_space {
+                    map.record(out.len(), i);
+                    out.push(' ');
+                    last_space = true;
+                }
+            } else {
+                let alphabetic = c.is_ascii_alphabetic();
+                if alphabetic && !in_word {
+                    word_mixed = confusables::word_is_mixed(&src[i..]);
+                }
+                in_word = alphabetic;
+                last_space = false;
+                map.record(out.len(), i);
+                out.push(folded as char);
+            }
+            prev_char = Some(c);
+            continue;
+        }
         if is_tag_char(c) {
             let after_flag = prev_char == Some('\u{1F3F4}');
             let start = i;
@@ -253,11 +280,6 @@ fn normalize_unicode(src: &str) -> Normalized {
             word_mixed = confusables::word_is_mixed(&src[i..]);
         }
         in_word = alphabetic;
-        if c.is_ascii() {
-            map.record(out.len(), i);
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
         if let Some(p) = fold_punct(c) {
             map.record(out.len(), i);
             out.push(p);
