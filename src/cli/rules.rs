@@ -27,6 +27,19 @@ pub enum RulesCommand {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Sweep PATH... and show what each rule costs: anchor hits, regex windows and matches per
+    /// MB. Anchors that fire often on benign text make every sweep slower.
+    Stats {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        #[arg(long)]
+        rules_only: bool,
+        /// How many rules to list, most windows first.
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+    },
 }
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
@@ -51,6 +64,55 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
                 }
                 println!("{} rules", set.len());
             }
+            Ok(EXIT_CLEAN)
+        }
+        RulesCommand::Stats {
+            paths,
+            rules,
+            rules_only,
+            top,
+        } => {
+            let set = super::load_rules(rules.as_deref(), rules_only)?;
+            let config = DetectConfig {
+                collect_stats: true,
+                ..DetectConfig::default()
+            };
+            let detector = Detector::new(set, config)?;
+            let report = mcpsweep::scan_paths(
+                &detector,
+                &paths,
+                &mcpsweep::ScanOptions::default(),
+                &|_| {},
+            )?;
+            let mb = (report.summary.bytes as f64 / 1e6).max(1e-9);
+            let mut stats = detector.rule_stats();
+            stats.sort_by(|a, b| {
+                b.windows
+                    .cmp(&a.windows)
+                    .then_with(|| a.rule_id.cmp(&b.rule_id))
+            });
+            let windows: u64 = stats.iter().map(|s| s.windows).sum();
+            let anchors: u64 = stats.iter().map(|s| s.anchor_hits).sum();
+            println!(
+                "{:<14} {:>12} {:>10} {:>9} {:>11}",
+                "rule", "anchor hits", "windows", "matches", "windows/MB"
+            );
+            for s in stats.iter().take(top) {
+                println!(
+                    "{:<14} {:>12} {:>10} {:>9} {:>11.1}",
+                    s.rule_id,
+                    s.anchor_hits,
+                    s.windows,
+                    s.matches,
+                    s.windows as f64 / mb
+                );
+            }
+            println!(
+                "{:.1} MB in {} documents: {anchors} anchor hits, {windows} regex windows ({:.1} per MB)",
+                mb,
+                report.summary.documents,
+                windows as f64 / mb
+            );
             Ok(EXIT_CLEAN)
         }
         RulesCommand::Test { dir } => {

@@ -4,6 +4,8 @@
 pub mod endpoints;
 mod score;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
@@ -22,6 +24,8 @@ pub struct DetectConfig {
     pub decode_depth: u32,
     /// Most decoded bytes per segment.
     pub decode_budget: usize,
+    /// Count anchor hits, regex windows and matches per rule (see [`Detector::rule_stats`]).
+    pub collect_stats: bool,
 }
 
 impl Default for DetectConfig {
@@ -30,6 +34,7 @@ impl Default for DetectConfig {
             allowlist: Allowlist::default(),
             decode_depth: 2,
             decode_budget: 4 << 20,
+            collect_stats: false,
         }
     }
 }
@@ -79,6 +84,24 @@ pub struct Detector {
     automaton: AhoCorasick,
     builtins: Vec<(Builtin, usize)>,
     config: DetectConfig,
+    /// Per-rule counters, when `collect_stats` is set.
+    stats: Option<Vec<RuleCounters>>,
+}
+
+#[derive(Default)]
+struct RuleCounters {
+    anchor_hits: AtomicU64,
+    windows: AtomicU64,
+    matches: AtomicU64,
+}
+
+/// How much work a rule caused: anchor hits in the prefilter, regex windows run, matches.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleStats {
+    pub rule_id: String,
+    pub anchor_hits: u64,
+    pub windows: u64,
+    pub matches: u64,
 }
 
 /// Identity of the document being scanned, copied into its findings.
@@ -123,7 +146,7 @@ impl Detector {
                 targets.push(Target::Rule(i as u32));
             }
             let re = match &r.pattern {
-                Some(p) => Some(Regex::new(p).map_err(|e| Error::Rules {
+                Some(p) => Some(Regex::new(&compiled_pattern(p)).map_err(|e| Error::Rules {
                     path: r.source.clone().into(),
                     reason: format!("rule {}: {e}", r.id),
                 })?),
@@ -135,6 +158,7 @@ impl Detector {
             patterns.push(normalize::normalize(t).text);
             targets.push(Target::Topic);
         }
+        let regexes_len = rules.len();
         let automaton = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
@@ -152,12 +176,38 @@ impl Detector {
             targets,
             automaton,
             builtins,
+            stats: config
+                .collect_stats
+                .then(|| rules_len_counters(regexes_len)),
             config,
         })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Counters per rule since the detector was built (empty unless `collect_stats`).
+    pub fn rule_stats(&self) -> Vec<RuleStats> {
+        let Some(stats) = &self.stats else {
+            return Vec::new();
+        };
+        self.rules
+            .iter()
+            .zip(stats)
+            .map(|(r, c)| RuleStats {
+                rule_id: r.id.clone(),
+                anchor_hits: c.anchor_hits.load(Ordering::Relaxed),
+                windows: c.windows.load(Ordering::Relaxed),
+                matches: c.matches.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    fn count(&self, rule: usize, field: fn(&RuleCounters) -> &AtomicU64, n: u64) {
+        if let Some(stats) = &self.stats {
+            field(&stats[rule]).fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub fn config(&self) -> &DetectConfig {
@@ -315,8 +365,12 @@ impl Detector {
                 j += 1;
             }
             let group = &anchors[i..j];
+            self.count(rule, |c| &c.anchor_hits, group.len() as u64);
             match &self.regexes[rule] {
-                None => hits.extend(group.iter().copied()),
+                None => {
+                    self.count(rule, |c| &c.matches, group.len() as u64);
+                    hits.extend(group.iter().copied())
+                }
                 Some(re) => self.confirm(re, rule, group, norm, &mut hits),
             }
             i = j;
@@ -348,9 +402,11 @@ impl Detector {
                 k += 1;
             }
             let spans = &group[first..k];
+            self.count(rule, |c| &c.windows, 1);
             for m in re.find_iter(&norm[ws..we]) {
                 let (ms, me) = (ws + m.start(), ws + m.end());
                 if me > ms && spans.iter().any(|&(_, s, e)| ms < e && s < me) {
+                    self.count(rule, |c| &c.matches, 1);
                     hits.push((rule, ms, me));
                 }
             }
@@ -358,9 +414,61 @@ impl Detector {
     }
 }
 
+fn rules_len_counters(n: usize) -> Vec<RuleCounters> {
+    (0..n).map(|_| RuleCounters::default()).collect()
+}
+
 /// The verdict over findings gathered in several passes (chunks of one large file).
 pub fn verdict_of(meta: &DocMeta, findings: &[Finding]) -> Verdict {
     score::verdict(meta, findings)
+}
+
+/// The pattern as compiled: a pattern written in ASCII gets ASCII word boundaries.
+///
+/// A Unicode `\b` stops the regex crate's lazy DFA at the first non-ASCII byte of a window and
+/// falls back to an engine about 20 times slower, so any document with a curly quote or an
+/// accented name would be slow. For a pattern whose words are all ASCII, an ASCII boundary
+/// differs only next to non-ASCII letters, where it does not matter. Patterns with
+/// non-ASCII words (Cyrillic, accented) keep Unicode boundaries.
+fn compiled_pattern(pattern: &str) -> String {
+    if pattern.is_ascii() {
+        ascii_word_boundaries(pattern)
+    } else {
+        pattern.to_string()
+    }
+}
+
+/// Makes `\b` and `\B` ASCII word boundaries (outside character classes).
+pub fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(b @ ('b' | 'B')) if class_depth == 0 => {
+                    out.push_str("(?-u:\\");
+                    out.push(b);
+                    out.push(')');
+                }
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Per-document accumulation while its segments are scanned.
@@ -538,5 +646,22 @@ pub fn escape_into(out: &mut String, s: &str) {
             }
             c => out.push(c),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_word_boundaries;
+
+    #[test]
+    fn word_boundaries_become_ascii_outside_classes() {
+        assert_eq!(
+            ascii_word_boundaries(r"\bignore\b"),
+            r"(?-u:\b)ignore(?-u:\b)"
+        );
+        assert_eq!(
+            ascii_word_boundaries(r"[\b\]x]\B\\b"),
+            r"[\b\]x](?-u:\B)\\b"
+        );
     }
 }
