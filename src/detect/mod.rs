@@ -52,28 +52,41 @@ enum Target {
 const TOPIC_TERMS: &[&str] = &[
     "prompt injection",
     "prompt-injection",
+    "prompt injections",
     "injection attack",
+    "indirect injection",
     "jailbreak",
-    "jailbreaking",
-    "attacker",
+    "attackers",
+    "an attacker ",
+    "the attacker ",
     "adversarial",
     "red team",
     "red-team",
+    "payload",
+    "poisoning",
     "malicious instruction",
     "malicious prompt",
     "owasp",
     "llm01",
     "inyección de prompt",
     "inyección de instrucciones",
+    "atacante",
     "injection de prompt",
     "injection d'instructions",
+    "attaquant",
+    "charge utile",
     "prompt-injektion",
+    "angreifer",
     "injeção de prompt",
     "промпт-инъекц",
     "инъекция промпт",
+    "инъекци",
+    "злоумышленник",
     "提示注入",
     "提示词注入",
+    "攻击者",
     "プロンプトインジェクション",
+    "攻撃者",
 ];
 
 /// The compiled rule set. Build once, share across threads (`&Detector` is `Sync`).
@@ -124,8 +137,8 @@ struct Candidate {
     excerpt: String,
     matched: String,
     endpoints: Vec<crate::finding::Endpoint>,
-    /// In quotes, a code span, or right after "such as"/"for example".
-    quoted: bool,
+    /// How the surrounding prose treats the match: quoted, introduced as an example.
+    context: score::Mention,
     /// The matched source text needed de-obfuscation (zero-width, look-alikes, bidi).
     obfuscated: bool,
 }
@@ -261,7 +274,7 @@ impl Detector {
                 excerpt: excerpt(text, s, e),
                 matched: norm.text[start..end].to_string(),
                 endpoints: endpoints::extract(window(text, s, e, 240)),
-                quoted: score::in_quotes_or_mention(&norm.text, start, end),
+                context: score::mention(&norm.text, start, end),
                 obfuscated,
             });
         }
@@ -303,7 +316,7 @@ impl Detector {
                                 excerpt: excerpt(&run.text, 0, run.text.len()),
                                 matched: run.text.chars().take(200).collect(),
                                 endpoints: endpoints::extract(&run.text),
-                                quoted: false,
+                                context: score::Mention::default(),
                                 obfuscated: true,
                             });
                         }
@@ -336,7 +349,7 @@ impl Detector {
                     excerpt: excerpt(text, at, end),
                     matched: String::new(),
                     endpoints: Vec::new(),
-                    quoted: false,
+                    context: score::Mention::default(),
                     obfuscated: true,
                 });
             }

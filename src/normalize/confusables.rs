@@ -64,3 +64,46 @@ pub fn word_is_mixed(rest: &str) -> bool {
     }
     false
 }
+
+/// Whether a text that contains Cyrillic or Greek letters is mostly Latin, so that a whole word
+/// made of look-alikes ("раураl" typed in Cyrillic) is a disguise rather than Russian.
+pub fn mostly_latin(text: &str) -> bool {
+    // Cyrillic and Greek letters are encoded with lead bytes 0xCD..=0xD4.
+    if !text.bytes().any(|b| (0xCD..=0xD4).contains(&b)) {
+        return false;
+    }
+    let (mut latin, mut other) = (0usize, 0usize);
+    for c in text.chars() {
+        if is_latin_letter(c) {
+            latin += 1;
+        } else if is_cyrillic_or_greek(c) {
+            other += 1;
+        }
+    }
+    latin > 3 * other
+}
+
+/// A word to fold to Latin: it mixes scripts, or, in mostly Latin text, it is made only of
+/// Cyrillic/Greek look-alikes.
+pub fn word_is_disguised(rest: &str, latin_context: bool) -> bool {
+    if word_is_mixed(rest) {
+        return true;
+    }
+    if !latin_context {
+        return false;
+    }
+    let mut any = false;
+    for c in rest.chars() {
+        if super::is_zero_width(c) {
+            continue;
+        }
+        if !c.is_alphabetic() {
+            break;
+        }
+        if !is_cyrillic_or_greek(c) || to_latin(c).is_none() {
+            return false;
+        }
+        any = true;
+    }
+    any
+}

@@ -63,14 +63,26 @@ pub fn find_encoded(src: &str, budget: usize) -> Vec<DecodedBlob> {
         }
     }
 
-    // Percent-encoding: a run of non-space bytes with at least four %XX escapes.
-    if memchr::memchr(b'%', bytes).is_some() {
-        for (start, end) in non_space_runs(bytes) {
-            let run = &bytes[start..end];
-            if count_percent_escapes(run) >= 4 {
-                if let Some(text) = decode_percent(run) {
-                    push(blob(start, end, Channel::DecodedPercent, text), &mut out);
-                }
+    // Percent-encoding: a run of non-space bytes with at least four %XX escapes. Only runs
+    // around a '%' are looked at.
+    let mut done_until = 0;
+    for pct in memchr::memchr_iter(b'%', bytes) {
+        if pct < done_until {
+            continue;
+        }
+        let start = bytes[..pct]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |p| p + 1);
+        let end = bytes[pct..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(bytes.len(), |p| pct + p);
+        done_until = end;
+        let run = &bytes[start..end];
+        if run.len() <= MAX_BLOB && count_percent_escapes(run) >= 4 {
+            if let Some(text) = decode_percent(run) {
+                push(blob(start, end, Channel::DecodedPercent, text), &mut out);
             }
         }
     }
@@ -171,23 +183,6 @@ fn decode_percent(run: &[u8]) -> Option<String> {
         i += 1;
     }
     readable(out)
-}
-
-fn non_space_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= bytes.len() {
-            return None;
-        }
-        let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        Some((start, i))
-    })
 }
 
 /// Runs of at least four consecutive numeric character references.
