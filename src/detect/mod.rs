@@ -172,16 +172,7 @@ impl Detector {
             targets.push(Target::Topic);
         }
         let regexes_len = rules.len();
-        let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .or_else(|_| {
-                // Very large rule sets can exceed the DFA's size limit: fall back to an NFA.
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&patterns)
-            })
+        let automaton = build_automaton(&patterns)
             .map_err(|e| Error::Usage(format!("cannot build the anchor automaton: {e}")))?;
         Ok(Detector {
             rules,
@@ -198,6 +189,14 @@ impl Detector {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Bytes held by the anchor automaton, and whether it is the fast DFA.
+    pub fn prefilter_size(&self) -> (usize, bool) {
+        (
+            self.automaton.memory_usage(),
+            self.automaton.kind() == AhoCorasickKind::DFA,
+        )
     }
 
     /// Counters per rule since the detector was built (empty unless `collect_stats`).
@@ -429,6 +428,32 @@ impl Detector {
 
 fn rules_len_counters(n: usize) -> Vec<RuleCounters> {
     (0..n).map(|_| RuleCounters::default()).collect()
+}
+
+/// Above this size a DFA stops paying for itself (it no longer fits in cache) and memory
+/// would grow with the rule set; the contiguous NFA is about half as fast but a tenth the size.
+const MAX_DFA_BYTES: usize = 32 << 20;
+
+/// One automaton over every anchor: a DFA when it stays small, else a contiguous NFA.
+fn build_automaton(patterns: &[String]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    let nfa = || {
+        AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+    };
+    // The DFA has about one state per anchor byte; far past the budget, don't even try.
+    if patterns.iter().map(String::len).sum::<usize>() > 200_000 {
+        return nfa();
+    }
+    let dfa = AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .match_kind(MatchKind::Standard)
+        .build(patterns);
+    match dfa {
+        Ok(a) if a.memory_usage() <= MAX_DFA_BYTES => Ok(a),
+        _ => nfa(),
+    }
 }
 
 /// The verdict over findings gathered in several passes (chunks of one large file).
