@@ -7,6 +7,7 @@ use mcpsweep::rules::{RuleSet, CATEGORIES};
 #[test]
 fn every_rule_example_behaves() {
     let detector = Detector::new(RuleSet::embedded().unwrap(), DetectConfig::default()).unwrap();
+    detector.compile_all().expect("every pattern compiles");
     let (checked, failures) = run_examples(&detector);
     let report: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
     assert!(

@@ -118,6 +118,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<i32> {
         RulesCommand::Test { dir } => {
             let set = mcpsweep::RuleSet::from_dir(&dir)?;
             let detector = Detector::new(set, DetectConfig::default())?;
+            detector.compile_all()?;
             let (checked, failures) = run_examples(&detector);
             for f in &failures {
                 println!("FAIL {f}");

@@ -5,6 +5,7 @@ pub mod endpoints;
 mod score;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
@@ -92,7 +93,9 @@ const TOPIC_TERMS: &[&str] = &[
 /// The compiled rule set. Build once, share across threads (`&Detector` is `Sync`).
 pub struct Detector {
     rules: Vec<Rule>,
-    regexes: Vec<Option<Regex>>,
+    /// Each rule's confirming regex, compiled the first time one of its anchors hits: with
+    /// big rule sets most regexes are never needed, and compiling them all costs seconds.
+    regexes: Vec<OnceLock<Option<Regex>>>,
     targets: Vec<Target>,
     automaton: AhoCorasick,
     builtins: Vec<(Builtin, usize)>,
@@ -158,14 +161,7 @@ impl Detector {
                 patterns.push(normalize::normalize(a).text);
                 targets.push(Target::Rule(i as u32));
             }
-            let re = match &r.pattern {
-                Some(p) => Some(Regex::new(&compiled_pattern(p)).map_err(|e| Error::Rules {
-                    path: r.source.clone().into(),
-                    reason: format!("rule {}: {e}", r.id),
-                })?),
-                None => None,
-            };
-            regexes.push(re);
+            regexes.push(OnceLock::new());
         }
         for t in TOPIC_TERMS {
             patterns.push(normalize::normalize(t).text);
@@ -189,6 +185,39 @@ impl Detector {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Compiles every rule's regex now, reporting the first that fails (e.g. over the size
+    /// limit). Scanning compiles lazily, where a pattern that fails to compile never matches.
+    pub fn compile_all(&self) -> Result<()> {
+        for (i, r) in self.rules.iter().enumerate() {
+            if let Some(p) = &r.pattern {
+                match Regex::new(&compiled_pattern(p)) {
+                    Ok(re) => {
+                        // Already set if a scan got there first; either copy is the same.
+                        let _ = self.regexes[i].set(Some(re));
+                    }
+                    Err(e) => {
+                        return Err(Error::Rules {
+                            path: r.source.clone().into(),
+                            reason: format!("rule {}: {e}", r.id),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn regex(&self, rule: usize) -> Option<&Regex> {
+        self.regexes[rule]
+            .get_or_init(|| {
+                self.rules[rule]
+                    .pattern
+                    .as_deref()
+                    .and_then(|p| Regex::new(&compiled_pattern(p)).ok())
+            })
+            .as_ref()
     }
 
     /// Bytes held by the anchor automaton, and whether it is the fast DFA.
@@ -378,12 +407,11 @@ impl Detector {
             }
             let group = &anchors[i..j];
             self.count(rule, |c| &c.anchor_hits, group.len() as u64);
-            match &self.regexes[rule] {
-                None => {
-                    self.count(rule, |c| &c.matches, group.len() as u64);
-                    hits.extend(group.iter().copied())
-                }
-                Some(re) => self.confirm(re, rule, group, norm, &mut hits),
+            if self.rules[rule].pattern.is_none() {
+                self.count(rule, |c| &c.matches, group.len() as u64);
+                hits.extend(group.iter().copied());
+            } else if let Some(re) = self.regex(rule) {
+                self.confirm(re, rule, group, norm, &mut hits);
             }
             i = j;
         }

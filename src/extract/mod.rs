@@ -164,6 +164,33 @@ pub fn extract_as(
     limits: &Limits,
     depth: u32,
 ) -> Result<Extracted, ExtractError> {
+    let result = extract_strictly(format, bytes, limits, depth);
+    match result {
+        Err(err @ ExtractError::Malformed { .. }) if guessed_from_text(format, bytes) => {
+            Ok(fallback_to_text(bytes, err))
+        }
+        other => other,
+    }
+}
+
+/// A format guessed from text that merely looks like it (a git log starting with `Date:`
+/// headers, prose that mentions `%PDF-`) is still text when it fails to parse.
+fn guessed_from_text(format: Format, bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    let text_like = !looks_binary(head);
+    match format {
+        Format::Email | Format::Mbox => text_like,
+        Format::Pdf => text_like && !trim_leading(head).starts_with(b"%PDF-"),
+        _ => false,
+    }
+}
+
+fn extract_strictly(
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+    depth: u32,
+) -> Result<Extracted, ExtractError> {
     match format {
         Format::Pdf => pdf::extract_pdf(bytes, limits),
         Format::Docx => docx::extract_docx(bytes, limits),
@@ -249,6 +276,22 @@ mod tests {
             sniff("Subject line: not mail", b"Subject line: not mail\nsecond"),
             Sniffed::Format(Format::Text)
         );
+    }
+
+    #[test]
+    fn text_that_only_looks_like_mail_or_pdf_is_scanned_as_text() {
+        let gitlog = b"\nDate: Mon Jan 1 2024\nFrom: dev\nSubject: fix\n\n    fix the parser\n";
+        let (_, ex) = extract_bytes("log.txt", gitlog, &Limits::default(), 0).unwrap();
+        assert!(ex.segments[0].text.contains("fix the parser"));
+        let prose = b"Notes on the format: a file starts with %PDF-1.7 and then objects.";
+        let (format, ex) = extract_bytes("notes.txt", prose, &Limits::default(), 0).unwrap();
+        assert_eq!(format, Format::Pdf);
+        assert!(
+            ex.warnings[0].contains("scanned as plain text"),
+            "{:?}",
+            ex.warnings
+        );
+        assert!(extract_bytes("x.pdf", b"%PDF-1.7\ngarbage", &Limits::default(), 0).is_err());
     }
 
     #[test]
