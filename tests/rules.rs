@@ -142,9 +142,17 @@ fn anchor_automaton_stays_small() {
     let anchors: std::collections::BTreeSet<String> = set
         .rules()
         .iter()
-        .flat_map(|r| r.anchors.iter().map(|a| mcpsweep::normalize::normalize(a).text))
+        .flat_map(|r| {
+            r.anchors
+                .iter()
+                .map(|a| mcpsweep::normalize::normalize(a).text)
+        })
         .collect();
-    assert!(anchors.len() <= 100_000, "{} distinct anchors (budget 100,000)", anchors.len());
+    assert!(
+        anchors.len() <= 100_000,
+        "{} distinct anchors (budget 100,000)",
+        anchors.len()
+    );
     let detector = Detector::new(set, DetectConfig::default()).unwrap();
     let (bytes, _dfa) = detector.prefilter_size();
     assert!(bytes <= 32 << 20, "anchor automaton uses {bytes} bytes");
