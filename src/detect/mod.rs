@@ -167,18 +167,18 @@ impl Detector {
             patterns.push(normalize::normalize(t).text);
             targets.push(Target::Topic);
         }
-        let regexes_len = rules.len();
         let automaton = build_automaton(&patterns)
             .map_err(|e| Error::Usage(format!("cannot build the anchor automaton: {e}")))?;
+        let stats = config
+            .collect_stats
+            .then(|| rules.iter().map(|_| RuleCounters::default()).collect());
         Ok(Detector {
             rules,
             regexes,
             targets,
             automaton,
             builtins,
-            stats: config
-                .collect_stats
-                .then(|| rules_len_counters(regexes_len)),
+            stats,
             config,
         })
     }
@@ -256,7 +256,7 @@ impl Detector {
     }
 
     /// Scans all segments of one document and scores them together. Findings come back
-    /// sorted by location, without `doc_sha256` and `finding_id` (see [`Finding::assign_ids`]).
+    /// sorted by location, without `doc_sha256` and `finding_id` (see [`Finding::assign_id`]).
     pub fn scan_segments(&self, meta: &DocMeta, segments: &[Segment]) -> (Vec<Finding>, Verdict) {
         let mut state = DocState::default();
         for seg in segments {
@@ -452,10 +452,6 @@ impl Detector {
             }
         }
     }
-}
-
-fn rules_len_counters(n: usize) -> Vec<RuleCounters> {
-    (0..n).map(|_| RuleCounters::default()).collect()
 }
 
 /// Above this size a DFA stops paying for itself (it no longer fits in cache) and memory

@@ -37,6 +37,11 @@ pub fn describe_location(l: &Location) -> String {
 
 pub fn write_human(w: &mut dyn Write, report: &ScanReport, min: Severity) -> io::Result<()> {
     let (findings, documents) = super::filtered(report, min);
+    let mut by_path: std::collections::HashMap<&str, Vec<&crate::finding::Finding>> =
+        std::collections::HashMap::new();
+    for f in &findings {
+        by_path.entry(f.path.as_str()).or_default().push(f);
+    }
     for doc in &documents {
         let sev = doc.severity.map_or("none", |s| s.as_str());
         writeln!(
@@ -47,7 +52,7 @@ pub fn write_human(w: &mut dyn Write, report: &ScanReport, min: Severity) -> io:
             doc.format.as_str(),
             &doc.doc_sha256[..doc.doc_sha256.len().min(16)]
         )?;
-        let mut mine: Vec<_> = findings.iter().filter(|f| f.path == doc.path).collect();
+        let mut mine = by_path.remove(doc.path.as_str()).unwrap_or_default();
         mine.sort_by_key(|f| std::cmp::Reverse(f.severity));
         for f in mine {
             writeln!(
