@@ -18,10 +18,13 @@
 //! # Ok::<(), mcpsweep::error::Error>(())
 //! ```
 
+pub mod atomic;
 pub mod detect;
 pub mod document;
 pub mod error;
+pub mod evidence;
 pub mod extract;
+pub mod fault;
 pub mod finding;
 pub mod normalize;
 pub mod rules;
@@ -29,6 +32,8 @@ pub mod scan;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod timefmt;
+pub mod vault;
 
 pub use detect::{DetectConfig, Detector};
 pub use error::{Error, Result};

@@ -1,7 +1,9 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod evidence;
 mod rules;
 mod scan;
+mod vault;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,16 @@ enum Command {
     /// List rules or run their examples.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Move files into the evidence vault: record, copy, verify, then remove the original.
+    Quarantine(vault::QuarantineArgs),
+    /// Put quarantined files back, hash verified, never outside their root.
+    Restore(vault::RestoreArgs),
+    /// Inspect the evidence vault.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+    /// Chain of custody: sha256 of every evidence file, compatible with `sha256sum -c`.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
 }
 
 pub fn run() -> i32 {
@@ -42,6 +54,10 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Quarantine(args) => vault::run_quarantine(args),
+        Command::Restore(args) => vault::run_restore(args),
+        Command::Vault(cmd) => vault::run_vault(cmd),
+        Command::Evidence(cmd) => evidence::run(cmd),
     };
     match result {
         Ok(code) => code,
@@ -68,17 +84,6 @@ pub fn load_rules(
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot create a temporary file: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.error))?;
-    Ok(())
+    mcpsweep::atomic::write_file(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
