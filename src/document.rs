@@ -16,6 +16,8 @@ pub enum Format {
     Docx,
     Email,
     Mbox,
+    /// An entry of an agent memory store (see `store`).
+    MemoryStore,
 }
 
 impl Format {
@@ -31,6 +33,7 @@ impl Format {
             Format::Docx => "docx",
             Format::Email => "email",
             Format::Mbox => "mbox",
+            Format::MemoryStore => "memory_store",
         }
     }
 }

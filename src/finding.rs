@@ -150,6 +150,9 @@ pub struct Verdict {
     pub format: Format,
     pub doc_sha256: String,
     pub size: u64,
+    /// The memory-store entry this verdict is about (one document per entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
     /// Highest severity among the document's findings; `None` when nothing was found.
     pub severity: Option<Severity>,
     /// Sum of finding weights; orders documents of equal severity.

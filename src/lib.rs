@@ -27,6 +27,7 @@ pub mod extract;
 pub mod fault;
 pub mod finding;
 pub mod normalize;
+pub mod purge;
 pub mod rules;
 pub mod scan;
 pub mod sink;

@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::detect::{Detector, DocMeta};
-use crate::document::{Format, Limits};
+use crate::document::{Channel, Format, Limits, Location, Segment, SourceSpan};
 use crate::error::{Error, ExtractError, Result};
 use crate::extract::{self, Sniffed};
 use crate::finding::{Finding, Severity, Verdict};
 use crate::source::{self, WalkOptions};
+use crate::store::{self, StoreKind};
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -30,6 +31,10 @@ pub struct ScanOptions {
     /// Plain-text files above this size are scanned in chunks to bound memory.
     pub chunk_size: usize,
     pub walk: WalkOptions,
+    /// Read every input as this kind of memory store instead of recognising stores.
+    pub store_type: Option<StoreKind>,
+    /// Recognise memory stores (by name and content) and read them entry by entry.
+    pub detect_stores: bool,
 }
 
 impl Default for ScanOptions {
@@ -40,6 +45,8 @@ impl Default for ScanOptions {
             max_file_size: 256 << 20,
             chunk_size: 8 << 20,
             walk: WalkOptions::default(),
+            store_type: None,
+            detect_stores: true,
         }
     }
 }
@@ -106,10 +113,12 @@ pub struct ScanReport {
 #[derive(Default)]
 struct DocResult {
     findings: Vec<Finding>,
-    verdict: Option<Verdict>,
+    /// Verdicts of documents with findings (one per store entry for a store).
+    verdicts: Vec<Verdict>,
     errors: Vec<ErrorRecord>,
     bytes: u64,
-    scanned: bool,
+    /// Documents scanned: 1 for a file, the entry count for a store.
+    documents: u64,
     skipped: bool,
 }
 
@@ -145,10 +154,10 @@ pub fn scan_paths(
     report.summary.skipped = walked.skipped;
     for r in results {
         report.summary.bytes += r.bytes;
-        report.summary.documents += r.scanned as u64;
+        report.summary.documents += r.documents;
         report.summary.skipped += r.skipped as u64;
         report.findings.extend(r.findings);
-        report.documents.extend(r.verdict);
+        report.documents.extend(r.verdicts);
         report.errors.extend(r.errors);
     }
     finish_report(&mut report, started);
@@ -161,12 +170,12 @@ pub fn scan_bytes(detector: &Detector, name: &str, bytes: &[u8], limits: &Limits
     let r = scan_document(detector, name, name, bytes, limits);
     let mut report = ScanReport {
         findings: r.findings,
-        documents: r.verdict.into_iter().collect(),
+        documents: r.verdicts,
         errors: r.errors,
         ..Default::default()
     };
     report.summary.bytes = bytes.len() as u64;
-    report.summary.documents = r.scanned as u64;
+    report.summary.documents = r.documents;
     report.summary.skipped = r.skipped as u64;
     finish_report(&mut report, started);
     report
@@ -261,6 +270,14 @@ fn scan_file(
         return fail(e);
     }
     let name = path.to_string_lossy();
+    let store_kind = opts.store_type.or_else(|| {
+        opts.detect_stores
+            .then(|| store::detect(path, buf))
+            .flatten()
+    });
+    if let Some(kind) = store_kind {
+        return scan_store(detector, path, display, kind, &opts.limits, size);
+    }
     let format = match extract::sniff(&name, buf) {
         Sniffed::Format(f) => f,
         Sniffed::Skip(_) => {
@@ -356,8 +373,8 @@ fn scan_document_as(
         .into_iter()
         .map(|w| error(display, ErrorKind::Warning, w))
         .collect();
-    let verdict = if findings.is_empty() {
-        None
+    let verdicts = if findings.is_empty() {
+        Vec::new()
     } else {
         let sha = hex::encode(Sha256::digest(bytes));
         for f in &mut findings {
@@ -365,15 +382,85 @@ fn scan_document_as(
         }
         verdict.doc_sha256 = sha;
         verdict.size = bytes.len() as u64;
-        Some(verdict)
+        vec![verdict]
     };
     DocResult {
         findings,
-        verdict,
+        verdicts,
         errors,
-        scanned: true,
+        documents: 1,
         ..Default::default()
     }
+}
+
+/// A memory store: one document per entry, the entry id in every finding's location.
+fn scan_store(
+    detector: &Detector,
+    path: &Path,
+    display: &str,
+    kind: StoreKind,
+    limits: &Limits,
+    size: u64,
+) -> DocResult {
+    let Some(format) = store::format_for(kind) else {
+        return DocResult {
+            errors: vec![error(
+                display,
+                ErrorKind::Unreadable,
+                format!("{} stores are not supported by this build", kind.as_str()),
+            )],
+            ..Default::default()
+        };
+    };
+    let contents = match format.read(path, limits) {
+        Ok(c) => c,
+        Err(e) => {
+            return DocResult {
+                errors: vec![extract_error(display, e)],
+                ..Default::default()
+            }
+        }
+    };
+    let meta = DocMeta {
+        path: display.to_string(),
+        format: Format::MemoryStore,
+    };
+    let mut result = DocResult {
+        bytes: size,
+        errors: contents
+            .warnings
+            .into_iter()
+            .map(|w| error(display, ErrorKind::Warning, w))
+            .collect(),
+        ..Default::default()
+    };
+    for entry in contents.entries {
+        let segments: Vec<Segment> = entry
+            .fields
+            .into_iter()
+            .map(|f| {
+                let location = Location {
+                    entry: Some(entry.id.clone()),
+                    part: Some(f.name),
+                    ..Default::default()
+                };
+                Segment::new(f.text, Channel::Visible, location, SourceSpan::default())
+            })
+            .collect();
+        let (mut findings, mut verdict) = detector.scan_segments(&meta, &segments);
+        result.documents += 1;
+        if findings.is_empty() {
+            continue;
+        }
+        for f in &mut findings {
+            f.assign_id(&entry.sha256);
+        }
+        verdict.doc_sha256 = entry.sha256;
+        verdict.entry = Some(entry.id);
+        result.findings.extend(findings);
+        result.verdicts.push(verdict);
+    }
+    result
 }
 
 /// Overlap between chunks, so a phrase cut by a chunk boundary is still seen whole.
@@ -395,7 +482,7 @@ fn scan_chunked(
         format,
     };
     let mut result = DocResult {
-        scanned: true,
+        documents: 1,
         ..Default::default()
     };
     // `buf` holds the sniffed head; it is the start of the first chunk.
@@ -468,7 +555,7 @@ fn scan_chunked(
                 let mut v = crate::detect::verdict_of(&meta, &result.findings);
                 v.doc_sha256 = sha;
                 v.size = result.bytes;
-                result.verdict = Some(v);
+                result.verdicts = vec![v];
             }
             Err(e) => result.errors.push(error(
                 display,

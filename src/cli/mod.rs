@@ -1,6 +1,7 @@
 //! Command-line interface: clap and indicatif live here only.
 
 mod evidence;
+mod purge;
 mod rules;
 mod scan;
 mod vault;
@@ -30,6 +31,10 @@ enum Command {
     Quarantine(vault::QuarantineArgs),
     /// Put quarantined files back, hash verified, never outside their root.
     Restore(vault::RestoreArgs),
+    /// Remove poisoned entries from a memory store, each written to the vault first.
+    Purge(purge::PurgeArgs),
+    /// Prove a purge: re-scan the store and its raw bytes; exit 1 on residue.
+    Verify(purge::VerifyArgs),
     /// Inspect the evidence vault.
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -57,6 +62,8 @@ pub fn run() -> i32 {
         Command::Quarantine(args) => vault::run_quarantine(args),
         Command::Restore(args) => vault::run_restore(args),
         Command::Vault(cmd) => vault::run_vault(cmd),
+        Command::Purge(args) => purge::run_purge(args),
+        Command::Verify(args) => purge::run_verify(args),
         Command::Evidence(cmd) => evidence::run(cmd),
     };
     match result {

@@ -8,7 +8,7 @@ use mcpsweep::finding::Severity;
 use mcpsweep::vault::files::{
     files_below, plan_file, select_from_findings, FilePlan, RestoreAction, WriteOptions,
 };
-use mcpsweep::vault::{ItemKind, ItemState, Reason, Vault};
+use mcpsweep::vault::{Item, ItemKind, ItemState, Reason, Vault};
 
 use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 
@@ -241,11 +241,11 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<i32> {
             args.vault.display()
         );
     }
-    let items = if args.all {
+    let items: Vec<Item> = if args.all {
         vault
             .items()
             .into_iter()
-            .filter(|i| i.record.kind == Some(ItemKind::File) && i.state == ItemState::Quarantined)
+            .filter(|i| i.state == ItemState::Quarantined)
             .collect()
     } else {
         vault.find_items(&args.items)?
@@ -254,6 +254,9 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<i32> {
         incident: None,
         command: command_line(),
     };
+    let (entries, items): (Vec<Item>, Vec<Item>) = items
+        .into_iter()
+        .partition(|i| i.record.kind == Some(ItemKind::StoreEntry));
     let mut failures = Vec::new();
     let mut out = Vec::new();
     for item in items {
@@ -287,6 +290,26 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<i32> {
             Format::Json => out.push(serde_json::json!({
                 "item": plan.item, "path": plan.target, "sha256": plan.sha256, "action": plan.action,
             })),
+        }
+    }
+    if !entries.is_empty() {
+        match mcpsweep::purge::restore_entries(&mut vault, &entries, args.dry_run, &opts) {
+            Ok(done) => {
+                for (item, what) in done {
+                    let verb = if args.dry_run {
+                        "would put back"
+                    } else {
+                        "put back"
+                    };
+                    match args.format {
+                        Format::Human => println!("item {item}: {verb} {what}"),
+                        Format::Json => out.push(serde_json::json!({
+                            "item": item, "entry": what, "action": "reinsert",
+                        })),
+                    }
+                }
+            }
+            Err(e) => failures.push(e.to_string()),
         }
     }
     finish(args.format, out, failures, args.dry_run)

@@ -289,6 +289,7 @@ pub(super) fn verdict(meta: &DocMeta, findings: &[Finding]) -> Verdict {
         format: meta.format,
         doc_sha256: String::new(),
         size: 0,
+        entry: None,
         severity,
         score,
         reasons,

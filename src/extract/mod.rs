@@ -196,6 +196,9 @@ fn extract_strictly(
         Format::Docx => docx::extract_docx(bytes, limits),
         Format::Email => email::extract_email(bytes, limits, depth),
         Format::Mbox => email::extract_mbox(bytes, limits, depth),
+        Format::MemoryStore => Err(ExtractError::Skipped(
+            "memory stores are read entry by entry (store::StoreFormat::read)".into(),
+        )),
         Format::Text | Format::Markdown => {
             Ok(text::extract_text(bytes, 0, 1, format == Format::Markdown))
         }

@@ -14,6 +14,7 @@ use crate::document::Limits;
 use crate::error::ExtractError;
 
 // Store formats (one module each) are declared here.
+pub mod mcp_memory;
 
 /// The kinds of memory store mcpsweep understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -161,7 +162,7 @@ pub trait StoreFormat: Sync {
 }
 
 /// Every store format this build implements; add new ones here.
-static FORMATS: &[&dyn StoreFormat] = &[];
+static FORMATS: &[&dyn StoreFormat] = &[&mcp_memory::McpMemory];
 
 /// The implementation for a kind, when this build has one.
 pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
@@ -170,8 +171,8 @@ pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
 
 /// Recognises a memory store from its name and first bytes. Ordinary documents return `None`
 /// and are scanned as documents.
-pub fn detect(_path: &Path, _head: &[u8]) -> Option<StoreKind> {
-    None
+pub fn detect(path: &Path, head: &[u8]) -> Option<StoreKind> {
+    mcp_memory::detect(path, head)
 }
 
 /// sha256 hex of an entry's content: its text fields joined by newlines. Location is left

@@ -71,6 +71,9 @@ pub struct Record {
     pub store_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
+    /// sha256 of the entry's content (`store::Entry::sha256`), to find it under another id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_sha256: Option<String>,
     /// Where the entry sat in its store, so a restore puts it back there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<serde_json::Value>,
@@ -118,6 +121,7 @@ impl Record {
             relative: None,
             store_kind: None,
             entry_id: None,
+            entry_sha256: None,
             position: None,
             sha256: None,
             size: None,

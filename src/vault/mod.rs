@@ -42,7 +42,7 @@ pub enum VaultError {
     NotFound(String),
 }
 
-pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
+pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
     move |source| VaultError::Io {
         path: path.to_path_buf(),
         source,
@@ -401,6 +401,10 @@ pub struct VerifyReport {
     pub interrupted: Vec<String>,
     /// Mismatches, missing objects, a broken chain.
     pub problems: Vec<String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 pub fn hash_file(path: &Path) -> std::io::Result<String> {
