@@ -442,6 +442,8 @@ fn scan_store(
                 let location = Location {
                     entry: Some(entry.id.clone()),
                     part: Some(f.name),
+                    line: f.line,
+                    json_pointer: f.json_pointer,
                     ..Default::default()
                 };
                 Segment::new(f.text, Channel::Visible, location, SourceSpan::default())

@@ -204,7 +204,13 @@ impl StoreFormat for McpMemory {
         let text = read_text(path, limits)?;
         let (lines, warnings) = parse(&text);
         let mut entries = Vec::new();
-        for line in &lines {
+        for (n, line) in lines.iter().enumerate() {
+            let at = |name: &str, text: &str, pointer: String| Field {
+                name: name.into(),
+                text: text.into(),
+                line: Some(n as u32 + 1),
+                json_pointer: Some(pointer),
+            };
             match line {
                 Line::Entity {
                     name,
@@ -215,24 +221,15 @@ impl StoreFormat for McpMemory {
                     entries.push(Entry {
                         id: format!("entity:{name}"),
                         fields: vec![
-                            Field {
-                                name: "name".into(),
-                                text: name.clone(),
-                            },
-                            Field {
-                                name: "entityType".into(),
-                                text: entity_type.clone(),
-                            },
+                            at("name", name, "/name".into()),
+                            at("entityType", entity_type, "/entityType".into()),
                         ],
                         sha256: content_hash([name.as_str(), entity_type.as_str()]),
                     });
-                    for obs in observations {
+                    for (i, obs) in observations.iter().enumerate() {
                         entries.push(Entry {
                             id: observation_id(name, obs),
-                            fields: vec![Field {
-                                name: "observation".into(),
-                                text: obs.clone(),
-                            }],
+                            fields: vec![at("observation", obs, format!("/observations/{i}"))],
                             sha256: content_hash([obs.as_str()]),
                         });
                     }
@@ -244,10 +241,7 @@ impl StoreFormat for McpMemory {
                     ..
                 } => entries.push(Entry {
                     id: relation_id(from, to, relation_type),
-                    fields: vec![Field {
-                        name: "relationType".into(),
-                        text: relation_type.clone(),
-                    }],
+                    fields: vec![at("relationType", relation_type, "/relationType".into())],
                     sha256: content_hash([from.as_str(), to.as_str(), relation_type.as_str()]),
                 }),
                 Line::Other { .. } => {}

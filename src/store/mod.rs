@@ -14,6 +14,7 @@ use crate::document::Limits;
 use crate::error::ExtractError;
 
 // Store formats (one module each) are declared here.
+pub mod markdown;
 pub mod mcp_memory;
 
 /// The kinds of memory store mcpsweep understands.
@@ -89,10 +90,14 @@ pub struct Entry {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Field {
     pub name: String,
     pub text: String,
+    /// 1-based line in the store file, for text stores.
+    pub line: Option<u32>,
+    /// RFC 6901 pointer to the string within its JSON record, for JSON stores.
+    pub json_pointer: Option<String>,
 }
 
 /// Everything read from a store.
@@ -162,7 +167,7 @@ pub trait StoreFormat: Sync {
 }
 
 /// Every store format this build implements; add new ones here.
-static FORMATS: &[&dyn StoreFormat] = &[&mcp_memory::McpMemory];
+static FORMATS: &[&dyn StoreFormat] = &[&mcp_memory::McpMemory, &markdown::MarkdownMemory];
 
 /// The implementation for a kind, when this build has one.
 pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
@@ -172,7 +177,7 @@ pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
 /// Recognises a memory store from its name and first bytes. Ordinary documents return `None`
 /// and are scanned as documents.
 pub fn detect(path: &Path, head: &[u8]) -> Option<StoreKind> {
-    mcp_memory::detect(path, head)
+    mcp_memory::detect(path, head).or_else(|| markdown::detect(path))
 }
 
 /// sha256 hex of an entry's content: its text fields joined by newlines. Location is left
