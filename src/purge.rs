@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::Detector;
 use crate::finding::{Finding, Severity};
 use crate::scan::{scan_paths, ScanOptions};
-use crate::store::{self, Field, RemovedEntry, StoreFormat, StoreKind};
+use crate::store::{self, Field, RemovedEntry, StoreFormat, StoreKind, StoreOptions};
 use crate::vault::files::{plan_file, WriteOptions};
 use crate::vault::{Event, ItemKind, ItemState, Reason, Record, Vault, VaultError};
 
@@ -35,7 +35,8 @@ fn store_err(path: &Path, reason: impl std::fmt::Display) -> PurgeError {
 pub fn open_store(
     path: &Path,
     forced: Option<StoreKind>,
-) -> Result<(StoreKind, &'static dyn StoreFormat), PurgeError> {
+    opts: &StoreOptions,
+) -> Result<(StoreKind, Box<dyn StoreFormat>), PurgeError> {
     let kind = match forced {
         Some(k) => k,
         None => {
@@ -52,7 +53,7 @@ pub fn open_store(
             })?
         }
     };
-    let format = store::format_for(kind).ok_or_else(|| {
+    let format = store::open(kind, opts).ok_or_else(|| {
         store_err(
             path,
             format!("{} stores are not supported by this build", kind.as_str()),
@@ -89,6 +90,8 @@ impl From<Field> for FieldText {
 pub struct PurgePlan {
     pub store: PathBuf,
     pub kind: StoreKind,
+    #[serde(skip)]
+    pub store_options: StoreOptions,
     pub entries: Vec<Condemned>,
 }
 
@@ -105,12 +108,14 @@ pub fn plan(
     detector: &Detector,
     path: &Path,
     forced: Option<StoreKind>,
+    store_opts: &StoreOptions,
     selector: &Selector,
 ) -> Result<PurgePlan, PurgeError> {
-    let (kind, format) = open_store(path, forced)?;
+    let (kind, format) = open_store(path, forced, store_opts)?;
     let opts = ScanOptions {
         threads: 1,
         store_type: Some(kind),
+        store_options: store_opts.clone(),
         ..Default::default()
     };
     let report = scan_paths(detector, &[path.to_path_buf()], &opts, &|_| {})
@@ -174,6 +179,7 @@ pub fn plan(
     Ok(PurgePlan {
         store: path.to_path_buf(),
         kind,
+        store_options: store_opts.clone(),
         entries,
     })
 }
@@ -207,7 +213,7 @@ pub fn execute(
     plan: &PurgePlan,
     opts: &WriteOptions,
 ) -> Result<Vec<u64>, PurgeError> {
-    let (_, format) = open_store(&plan.store, Some(plan.kind))?;
+    let (_, format) = open_store(&plan.store, Some(plan.kind), &plan.store_options)?;
     if let Some(why) = format.in_use(&plan.store) {
         return Err(store_err(&plan.store, format!("refused: {why}")));
     }
@@ -322,7 +328,7 @@ pub fn restore_entries(
     for (store, entries) in by_store {
         let path = PathBuf::from(&store);
         let kind = entries[0].1.store_kind;
-        let (_, format) = open_store(&path, Some(kind))?;
+        let (_, format) = open_store(&path, Some(kind), &StoreOptions::default())?;
         if let Some(why) = format.in_use(&path) {
             return Err(store_err(&path, format!("refused: {why}")));
         }
@@ -375,10 +381,11 @@ pub fn verify(
     detector: &Detector,
     path: &Path,
     forced: Option<StoreKind>,
+    store_opts: &StoreOptions,
     min: Severity,
     vault: Option<&Vault>,
 ) -> Result<VerifyReport, PurgeError> {
-    let (kind, format) = open_store(path, forced)?;
+    let (kind, format) = open_store(path, forced, store_opts)?;
     let contents = format
         .read(path, &Default::default())
         .map_err(|e| store_err(path, format!("no longer parses: {e}")))?;
@@ -391,6 +398,7 @@ pub fn verify(
     let opts = ScanOptions {
         threads: 1,
         store_type: Some(kind),
+        store_options: store_opts.clone(),
         ..Default::default()
     };
     let scanned = scan_paths(detector, &[path.to_path_buf()], &opts, &|_| {})

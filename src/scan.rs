@@ -35,6 +35,7 @@ pub struct ScanOptions {
     pub store_type: Option<StoreKind>,
     /// Recognise memory stores (by name and content) and read them entry by entry.
     pub detect_stores: bool,
+    pub store_options: store::StoreOptions,
 }
 
 impl Default for ScanOptions {
@@ -47,6 +48,7 @@ impl Default for ScanOptions {
             walk: WalkOptions::default(),
             store_type: None,
             detect_stores: true,
+            store_options: store::StoreOptions::default(),
         }
     }
 }
@@ -276,7 +278,7 @@ fn scan_file(
             .flatten()
     });
     if let Some(kind) = store_kind {
-        return scan_store(detector, path, display, kind, &opts.limits, size);
+        return scan_store(detector, path, display, kind, opts, size);
     }
     let format = match extract::sniff(&name, buf) {
         Sniffed::Format(f) => f,
@@ -399,10 +401,10 @@ fn scan_store(
     path: &Path,
     display: &str,
     kind: StoreKind,
-    limits: &Limits,
+    opts: &ScanOptions,
     size: u64,
 ) -> DocResult {
-    let Some(format) = store::format_for(kind) else {
+    let Some(format) = store::open(kind, &opts.store_options) else {
         return DocResult {
             errors: vec![error(
                 display,
@@ -412,7 +414,7 @@ fn scan_store(
             ..Default::default()
         };
     };
-    let contents = match format.read(path, limits) {
+    let contents = match format.read(path, &opts.limits) {
         Ok(c) => c,
         Err(e) => {
             return DocResult {

@@ -6,14 +6,14 @@ use clap::Args;
 use mcpsweep::detect::{DetectConfig, Detector};
 use mcpsweep::finding::Severity;
 use mcpsweep::purge::{self, Selector};
-use mcpsweep::store::StoreKind;
+use mcpsweep::store::{StoreKind, StoreOptions};
 use mcpsweep::vault::files::WriteOptions;
 use mcpsweep::vault::Vault;
 
 use super::vault::{command_line, Format};
 use super::{EXIT_CLEAN, EXIT_FINDINGS};
 
-fn parse_kind(s: &str) -> Result<StoreKind, String> {
+pub fn parse_kind(s: &str) -> Result<StoreKind, String> {
     StoreKind::parse(s).ok_or_else(|| {
         let all: Vec<&str> = StoreKind::ALL.iter().map(|k| k.as_str()).collect();
         format!(
@@ -21,6 +21,35 @@ fn parse_kind(s: &str) -> Result<StoreKind, String> {
             all.join(", ")
         )
     })
+}
+
+/// How to read memory stores; shared by `scan`, `purge` and `verify`.
+#[derive(Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Read the input as this type of memory store instead of recognising it
+    /// (mcp_memory, json, markdown, chroma, mem0_history, mem0_qdrant, langchain_chat,
+    /// langgraph_store, langgraph_checkpoints, sqlite).
+    #[arg(long, value_name = "TYPE", value_parser = parse_kind)]
+    pub store_type: Option<StoreKind>,
+    /// JSON stores: pointer of the array of entries (e.g. `/memories`).
+    #[arg(long, value_name = "POINTER")]
+    pub json_entries: Option<String>,
+    /// JSON stores: pointer, within an entry, of its id (e.g. `/id`).
+    #[arg(long, value_name = "POINTER")]
+    pub json_id: Option<String>,
+    /// JSON stores: pointer, within an entry, of text to scan; repeatable (default: every string).
+    #[arg(long, value_name = "POINTER")]
+    pub json_text: Vec<String>,
+}
+
+impl StoreArgs {
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            json_entries: self.json_entries.clone(),
+            json_id: self.json_id.clone(),
+            json_text: self.json_text.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -41,9 +70,8 @@ pub struct PurgeArgs {
     /// Purge exactly the entries carrying these finding ids (from `scan`).
     #[arg(long, value_name = "ID")]
     finding: Vec<String>,
-    /// Read the store as this type instead of recognising it.
-    #[arg(long, value_name = "TYPE", value_parser = parse_kind)]
-    store_type: Option<StoreKind>,
+    #[command(flatten)]
+    store_args: StoreArgs,
     #[arg(long, value_name = "ID")]
     incident: Option<String>,
     /// Print each entry that would go, with the finding that condemns it; change nothing.
@@ -63,8 +91,8 @@ pub struct VerifyArgs {
     /// Residue threshold: any finding at or above it fails verification.
     #[arg(long, default_value = "medium", value_name = "SEVERITY")]
     min_severity: Severity,
-    #[arg(long, value_name = "TYPE", value_parser = parse_kind)]
-    store_type: Option<StoreKind>,
+    #[command(flatten)]
+    store_args: StoreArgs,
     #[arg(long, short = 'f', value_enum, default_value_t)]
     format: Format,
 }
@@ -83,7 +111,13 @@ pub fn run_purge(args: PurgeArgs) -> anyhow::Result<i32> {
     } else {
         Selector::Findings(args.finding.clone())
     };
-    let plan = purge::plan(&detector, &args.store, args.store_type, &selector)?;
+    let plan = purge::plan(
+        &detector,
+        &args.store,
+        args.store_args.store_type,
+        &args.store_args.options(),
+        &selector,
+    )?;
     let verb = if args.dry_run {
         "would purge"
     } else {
@@ -153,7 +187,7 @@ pub fn run_purge(args: PurgeArgs) -> anyhow::Result<i32> {
         }
     }
     if !args.dry_run && !plan.entries.is_empty() {
-        if let Some(format) = mcpsweep::store::format_for(plan.kind) {
+        if let Some(format) = mcpsweep::store::open(plan.kind, &plan.store_options) {
             for note in format.after_purge_notes(&args.store) {
                 eprintln!("mcpsweep: note: {note}");
             }
@@ -176,7 +210,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     let report = purge::verify(
         &detector,
         &args.store,
-        args.store_type,
+        args.store_args.store_type,
+        &args.store_args.options(),
         args.min_severity,
         vault.as_ref(),
     )?;

@@ -63,6 +63,11 @@ pub struct ScanArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Scan memory stores as plain files (no entry ids).
+    #[arg(long)]
+    no_stores: bool,
+    #[command(flatten)]
+    store_args: super::purge::StoreArgs,
 }
 
 /// `--config` file contents.
@@ -94,6 +99,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             gitignore: args.gitignore,
             follow_links: args.follow_links,
         },
+        store_type: args.store_args.store_type,
+        detect_stores: !args.no_stores,
+        store_options: args.store_args.options(),
         ..ScanOptions::default()
     };
 

@@ -14,6 +14,7 @@ use crate::document::Limits;
 use crate::error::ExtractError;
 
 // Store formats (one module each) are declared here.
+pub mod json;
 pub mod markdown;
 pub mod mcp_memory;
 
@@ -166,7 +167,56 @@ pub trait StoreFormat: Sync {
     }
 }
 
-/// Every store format this build implements; add new ones here.
+/// Settings for stores whose layout varies (generic JSON exports).
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// JSON pointer of the array of entries (default: the top-level array, or the first of
+    /// `memories`, `entries`, `items`, `results`, ...); JSON Lines files use one line each.
+    pub json_entries: Option<String>,
+    /// Pointer, within an entry, of its id (default: `id`, `memory_id`, `uuid`, `key`, ...).
+    pub json_id: Option<String>,
+    /// Pointers, within an entry, of the text a model reads (default: every string).
+    pub json_text: Vec<String>,
+}
+
+/// A format held by reference is a format too, so static ones can be boxed with configured ones.
+impl<T: StoreFormat + ?Sized> StoreFormat for &T {
+    fn kind(&self) -> StoreKind {
+        (**self).kind()
+    }
+    fn read(&self, path: &Path, limits: &Limits) -> Result<StoreContents, ExtractError> {
+        (**self).read(path, limits)
+    }
+    fn in_use(&self, path: &Path) -> Option<String> {
+        (**self).in_use(path)
+    }
+    fn plan_removal(
+        &self,
+        path: &Path,
+        ids: &BTreeSet<String>,
+    ) -> Result<Vec<RemovedEntry>, StoreError> {
+        (**self).plan_removal(path, ids)
+    }
+    fn apply_removal(&self, path: &Path, removed: &[RemovedEntry]) -> Result<(), StoreError> {
+        (**self).apply_removal(path, removed)
+    }
+    fn reinsert(&self, path: &Path, removed: &[RemovedEntry]) -> Result<(), StoreError> {
+        (**self).reinsert(path, removed)
+    }
+    fn after_purge_notes(&self, path: &Path) -> Vec<String> {
+        (**self).after_purge_notes(path)
+    }
+}
+
+/// The implementation for a kind, configured with `opts` where the kind takes settings.
+pub fn open(kind: StoreKind, opts: &StoreOptions) -> Option<Box<dyn StoreFormat>> {
+    match kind {
+        StoreKind::Json => Some(Box::new(json::JsonStore::new(opts.clone()))),
+        _ => format_for(kind).map(|f| Box::new(f) as Box<dyn StoreFormat>),
+    }
+}
+
+/// Every store format this build implements that needs no settings; add new ones here.
 static FORMATS: &[&dyn StoreFormat] = &[&mcp_memory::McpMemory, &markdown::MarkdownMemory];
 
 /// The implementation for a kind, when this build has one.
