@@ -235,8 +235,7 @@ pub fn execute(
             ..Default::default()
         };
         let p = plan_file(f, parent, reason)?;
-        let item = vault.quarantine_file(&p, true, opts)?;
-        let _ = item;
+        vault.quarantine_file(&p, true, opts)?;
     }
     let mut items = Vec::new();
     for c in &plan.entries {

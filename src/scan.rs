@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::detect::{Detector, DocMeta};
-use crate::document::{Channel, Format, Limits, Location, Segment, SourceSpan};
+use crate::document::{Channel, Format, Limits, Location, Segment};
 use crate::error::{Error, ExtractError, Result};
 use crate::extract::{self, Sniffed};
 use crate::finding::{Finding, Severity, Verdict};
@@ -444,11 +444,10 @@ fn scan_store(
                 let location = Location {
                     entry: Some(entry.id.clone()),
                     part: Some(f.name),
-                    line: f.line,
                     json_pointer: f.json_pointer,
                     ..Default::default()
                 };
-                Segment::new(f.text, Channel::Visible, location, SourceSpan::default())
+                Segment::new(f.text, Channel::Visible, location, f.span)
             })
             .collect();
         let (mut findings, mut verdict) = detector.scan_segments(&meta, &segments);

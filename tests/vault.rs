@@ -442,3 +442,57 @@ fn evidence_verify_reads_the_guides_own_hash_file() {
         "{out}"
     );
 }
+
+#[test]
+fn a_vault_inside_the_swept_folder_is_left_out() {
+    let t = case_folder();
+    let d = t.path();
+    assert_eq!(
+        run(&["quarantine", "docs/vendor.md", "--vault", "docs/V"], d).0,
+        0
+    );
+    let (code, _, err) = run(&["quarantine", "docs", "--vault", "docs/V"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(d.join("docs/V/manifest.jsonl").exists());
+    assert_eq!(run(&["vault", "verify", "--vault", "docs/V"], d).0, 0);
+    let (_, out, _) = run(&["vault", "list", "--vault", "docs/V"], d);
+    assert!(!out.contains("manifest.jsonl"), "{out}");
+    assert!(out.contains("3 items"), "{out}");
+}
+
+#[test]
+fn a_torn_last_record_is_set_aside_and_the_chain_goes_on() {
+    let t = case_folder();
+    let d = t.path();
+    assert_eq!(
+        run(&["quarantine", "docs/vendor.md", "--vault", "V"], d).0,
+        0
+    );
+    // A crash in the middle of an append leaves half a line.
+    let mut m = fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("V/manifest.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut m,
+        b"{\"seq\":3,\"event\":\"quarantine\",\"item\":3,\"ti",
+    )
+    .unwrap();
+    drop(m);
+    let (code, out, _) = run(&["vault", "verify", "--vault", "V"], d);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("note: manifest:") && out.contains("torn record"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["restore", "1", "--vault", "V"], d);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        fs::read_to_string(d.join("V/manifest.torn")).unwrap(),
+        "{\"seq\":3,\"event\":\"quarantine\",\"item\":3,\"ti\n"
+    );
+    let (code, out, _) = run(&["vault", "verify", "--vault", "V"], d);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("torn"), "{out}");
+    assert_eq!(manifest(&d.join("V")).last().unwrap()["event"], "restore");
+}

@@ -119,11 +119,17 @@ pub fn run_quarantine(args: QuarantineArgs) -> anyhow::Result<i32> {
             targets.push((p, root, reason));
         }
     }
+    // Never quarantine the vault into itself.
+    let vault_dir = std::path::absolute(&args.vault).unwrap_or_else(|_| args.vault.clone());
     for p in &args.paths {
         if p.is_dir() {
             let (files, notes) = files_below(p);
             failures.extend(notes);
             for f in files {
+                let abs = std::path::absolute(&f).unwrap_or_else(|_| f.clone());
+                if abs.starts_with(&vault_dir) {
+                    continue;
+                }
                 targets.push((f, p.clone(), by_hand.clone()));
             }
         } else {

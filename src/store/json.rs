@@ -11,7 +11,7 @@ use super::{
     content_hash, Entry, Field, RemovedEntry, StoreContents, StoreError, StoreFormat, StoreKind,
     StoreOptions,
 };
-use crate::document::Limits;
+use crate::document::{Limits, SourceSpan};
 use crate::error::ExtractError;
 
 /// Arrays looked for under these keys when the file is an object and no pointer is given.
@@ -167,7 +167,10 @@ fn collect_strings(v: &Value, pointer: &mut String, out: &mut Vec<Field>, line: 
         Value::String(s) => out.push(Field {
             name: pointer.trim_start_matches('/').to_string(),
             text: s.clone(),
-            line,
+            span: SourceSpan {
+                line,
+                ..Default::default()
+            },
             json_pointer: Some(pointer.clone()),
         }),
         Value::Array(a) => {

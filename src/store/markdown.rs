@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::{
     content_hash, Entry, Field, RemovedEntry, StoreContents, StoreError, StoreFormat, StoreKind,
 };
-use crate::document::Limits;
+use crate::document::{Limits, SourceSpan};
 use crate::error::ExtractError;
 
 pub struct MarkdownMemory;
@@ -301,18 +301,30 @@ impl StoreFormat for MarkdownMemory {
     fn read(&self, path: &Path, limits: &Limits) -> Result<StoreContents, ExtractError> {
         let doc = load(path, limits)?;
         let bs = parsed(&doc);
+        // Byte offset of each line, so findings point at exact bytes and columns.
+        let mut offsets = Vec::with_capacity(doc.lines.len());
+        let mut at = 0u64;
+        for l in &doc.lines {
+            offsets.push(at);
+            at += l.len() as u64 + 1;
+        }
         let entries = bs
             .iter()
             .zip(ids(&bs))
             .map(|(b, id)| {
                 let text = b.text();
+                let start = offsets.get(b.start).copied().unwrap_or(0);
+                let span = SourceSpan {
+                    verbatim: !text.contains('\r'),
+                    ..SourceSpan::verbatim(start, start + text.len() as u64, b.start as u32 + 1, 1)
+                };
                 Entry {
                     id,
                     sha256: content_hash([text.as_str()]),
                     fields: vec![Field {
                         name: "text".into(),
                         text,
-                        line: Some(b.start as u32 + 1),
+                        span,
                         json_pointer: None,
                     }],
                 }

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::{
     content_hash, Entry, Field, RemovedEntry, StoreContents, StoreError, StoreFormat, StoreKind,
 };
-use crate::document::Limits;
+use crate::document::{Limits, SourceSpan};
 use crate::error::ExtractError;
 
 pub struct McpMemory;
@@ -203,12 +203,26 @@ impl StoreFormat for McpMemory {
     fn read(&self, path: &Path, limits: &Limits) -> Result<StoreContents, ExtractError> {
         let text = read_text(path, limits)?;
         let (lines, warnings) = parse(&text);
+        // Exact places of every string (line, column, bytes), from the JSON Lines reader.
+        let spans: std::collections::HashMap<(u32, String), SourceSpan> =
+            crate::extract::json::extract_jsonl(&text, limits)
+                .segments
+                .into_iter()
+                .filter_map(|s| Some(((s.span.line?, s.location.json_pointer?), s.span)))
+                .collect();
         let mut entries = Vec::new();
         for (n, line) in lines.iter().enumerate() {
+            let line_no = n as u32 + 1;
             let at = |name: &str, text: &str, pointer: String| Field {
                 name: name.into(),
                 text: text.into(),
-                line: Some(n as u32 + 1),
+                span: spans
+                    .get(&(line_no, pointer.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| SourceSpan {
+                        line: Some(line_no),
+                        ..Default::default()
+                    }),
                 json_pointer: Some(pointer),
             };
             match line {

@@ -95,8 +95,8 @@ pub struct Entry {
 pub struct Field {
     pub name: String,
     pub text: String,
-    /// 1-based line in the store file, for text stores.
-    pub line: Option<u32>,
+    /// Where the text sits in the store file, for text stores (line, column, bytes).
+    pub span: crate::document::SourceSpan,
     /// RFC 6901 pointer to the string within its JSON record, for JSON stores.
     pub json_pointer: Option<String>,
 }

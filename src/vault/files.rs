@@ -188,7 +188,7 @@ impl Vault {
         let id = item.id;
         if rec.kind != Some(ItemKind::File) {
             return Err(VaultError::Refused(format!(
-                "item {id}: a memory-store entry; restore it with `mcpsweep restore` on the store's purge items"
+                "item {id}: a memory-store entry; it goes back into its store (purge::restore_entries), not to a path"
             )));
         }
         if item.state == ItemState::Interrupted {

@@ -96,7 +96,7 @@ impl Vault {
             manifest,
         };
         if create {
-            vault.repair_torn_tail(&bytes)?;
+            vault.repair_torn_tail()?;
             vault.clear_stale_temporaries();
             if !manifest_path.exists() {
                 File::create(&manifest_path).map_err(io_err(&manifest_path))?;
@@ -120,21 +120,23 @@ impl Vault {
 
     /// A torn last line is a record whose operation never started (appends are fsynced
     /// before anything moves). It is moved to `manifest.torn` so the chain continues cleanly.
-    fn repair_torn_tail(&mut self, bytes: &[u8]) -> Result<(), VaultError> {
+    fn repair_torn_tail(&mut self) -> Result<(), VaultError> {
         if !self.manifest.torn_tail {
             return Ok(());
         }
+        let path = self.dir.join(MANIFEST);
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
         let torn_path = self.dir.join("manifest.torn");
         let mut torn = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&torn_path)
             .map_err(io_err(&torn_path))?;
-        torn.write_all(&bytes[self.manifest.complete_len..])
+        let tail = bytes.get(self.manifest.complete_len..).unwrap_or_default();
+        torn.write_all(tail)
             .and_then(|_| torn.write_all(b"\n"))
             .and_then(|_| torn.sync_all())
             .map_err(io_err(&torn_path))?;
-        let path = self.dir.join(MANIFEST);
         let f = OpenOptions::new()
             .write(true)
             .open(&path)
@@ -165,6 +167,7 @@ impl Vault {
 
     /// Appends `rec` (its `seq` and `prev` are filled in) and fsyncs the manifest.
     pub fn append(&mut self, mut rec: Record) -> Result<Record, VaultError> {
+        self.repair_torn_tail()?;
         rec.seq = self.next_seq();
         rec.prev = self.manifest.last_hash.clone();
         let line = serde_json::to_vec(&rec)
@@ -306,15 +309,15 @@ impl Vault {
 
     /// Re-hashes every object and checks it against the manifest.
     pub fn verify(&self) -> VerifyReport {
-        let mut report = VerifyReport {
-            problems: self
-                .manifest
-                .problems
-                .iter()
-                .map(|p| format!("manifest: {p}"))
-                .collect(),
-            ..Default::default()
-        };
+        let mut report = VerifyReport::default();
+        for p in &self.manifest.problems {
+            // A torn last line is a crash during an append, before its operation started.
+            if p.contains("torn record") {
+                report.interrupted.push(format!("manifest: {p}"));
+            } else {
+                report.problems.push(format!("manifest: {p}"));
+            }
+        }
         for item in self.items() {
             let Some(sha) = item.record.sha256.as_deref() else {
                 report
