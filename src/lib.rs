@@ -23,6 +23,8 @@ pub mod document;
 pub mod error;
 pub mod extract;
 pub mod finding;
+pub mod manifest;
+pub mod mcp;
 pub mod normalize;
 pub mod rules;
 pub mod scan;

@@ -1,5 +1,6 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod manifest;
 mod rules;
 mod scan;
 
@@ -24,6 +25,10 @@ enum Command {
     /// List rules or run their examples.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Pin an MCP tool manifest as a baseline, or check one against a baseline (drift and
+    /// tool poisoning).
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
 }
 
 pub fn run() -> i32 {
@@ -42,6 +47,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Manifest(cmd) => manifest::run(cmd),
     };
     match result {
         Ok(code) => code,
