@@ -10,7 +10,6 @@ use mcpsweep::detect::{DetectConfig, Detector};
 use mcpsweep::manifest::report::{self, CheckReport, PinReport};
 use mcpsweep::manifest::{self, Baseline, Source};
 use mcpsweep::mcp::{ClientOptions, ServerCommand};
-use mcpsweep::RuleSet;
 
 #[derive(Subcommand)]
 pub enum ManifestCommand {
@@ -97,10 +96,7 @@ fn load(args: &SourceArgs) -> anyhow::Result<manifest::Manifest> {
 }
 
 fn detector() -> anyhow::Result<Detector> {
-    Ok(Detector::new(
-        RuleSet::embedded()?,
-        DetectConfig::default(),
-    )?)
+    Ok(manifest::poison::manifest_detector(DetectConfig::default())?)
 }
 
 fn print(bytes: &[u8]) -> anyhow::Result<()> {

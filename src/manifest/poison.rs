@@ -11,12 +11,30 @@ use serde_json::Value;
 
 use super::drift::escape_pointer;
 use super::Manifest;
-use crate::detect::{Detector, DocMeta};
+use crate::detect::{DetectConfig, Detector, DocMeta};
 use crate::document::{Channel, Format, Location, Segment, SourceSpan};
 use crate::finding::{Finding, Severity};
+use crate::rules::RuleSet;
 
 /// Findings at or above this severity make a manifest "poisoned" (exit 1).
 pub const POISON_THRESHOLD: Severity = Severity::Medium;
+
+/// Rules that look for text speaking to the model ("instructions to the LLM", "note to the
+/// AI"). In a document that is a sign of injection; tool descriptions and server instructions
+/// are written for the model, so there it is the genre, not evidence, and these rules are left
+/// out of [`manifest_detector`].
+pub const GENRE_RULES: &[&str] = &["MCPS-ROL-009", "MCPS-ROL-016"];
+
+/// The embedded rules without [`GENRE_RULES`], compiled for manifest scans.
+pub fn manifest_detector(config: DetectConfig) -> crate::Result<Detector> {
+    let rules = RuleSet::embedded()?
+        .rules()
+        .iter()
+        .filter(|r| !GENRE_RULES.contains(&r.id.as_str()))
+        .cloned()
+        .collect();
+    Detector::new(RuleSet::new(rules)?, config)
+}
 
 /// Objects whose keys are names a model reads (parameter and definition names).
 const NAMED_MEMBERS: &[&str] = &["properties", "patternProperties", "$defs", "definitions"];
