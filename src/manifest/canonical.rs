@@ -133,7 +133,7 @@ pub fn format_number(x: f64) -> String {
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         out.push_str(&(n - 1).abs().to_string());
     }
     out
@@ -170,7 +170,7 @@ pub fn shortest_digits(x: f64) -> (String, i32) {
     // Exactly halfway between `prefix` and `prefix + 1` (which cannot carry: the even
     // choice only adds one to an odd last digit).
     let last = prefix.as_bytes()[k - 1] - b'0';
-    let even = if last % 2 == 0 {
+    let even = if last.is_multiple_of(2) {
         prefix.to_string()
     } else {
         format!("{}{}", &prefix[..k - 1], last + 1)

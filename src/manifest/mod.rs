@@ -59,8 +59,15 @@ pub enum ManifestError {
     /// The file is not a manifest in any accepted shape, or a tool in it is malformed.
     #[error("{path}: {reason}")]
     Invalid { path: String, reason: String },
+    /// Boxed: the server errors carry the server's stderr and would make every result large.
     #[error(transparent)]
-    Server(#[from] McpError),
+    Server(Box<McpError>),
+}
+
+impl From<McpError> for ManifestError {
+    fn from(e: McpError) -> Self {
+        ManifestError::Server(Box::new(e))
+    }
 }
 
 /// The shape a manifest file had.
@@ -102,7 +109,7 @@ pub struct Tool {
     pub name: String,
     /// The tool object exactly as received (all fields, hashed or not).
     pub definition: Value,
-    /// sha256 of the canonical JSON of [`Tool::hashed_view`].
+    /// sha256 of the canonical JSON of [`hashed_view`] of the definition.
     pub sha256: String,
 }
 

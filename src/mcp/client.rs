@@ -200,8 +200,7 @@ impl Client {
                 command: self.command().to_string(),
                 during: method.to_string(),
                 line: frame.line,
-                reason,
-                excerpt: frame.excerpt(200),
+                detail: format!("{} ({reason})", frame.excerpt(200)),
                 stderr: self.process.stderr_tail(),
             })?;
             // JSON-RPC batches (allowed before 2025-06-18) are taken apart.
@@ -220,7 +219,7 @@ impl Client {
                             method: method.to_string(),
                             code: e.code,
                             message: e.message,
-                            data: e.data,
+                            data: e.data.map(Box::new),
                         });
                     }
                     // An answer to an earlier request that timed out: stale, dropped.

@@ -46,13 +46,13 @@ pub enum McpError {
         status: String,
         stderr: String,
     },
-    #[error("MCP server `{command}` printed something that is not JSON on stdout during {during} (line {line}: {reason}): {excerpt}{}", stderr_note(stderr))]
+    #[error("MCP server `{command}` printed something that is not JSON on stdout during {during} (line {line}): {detail}{}", stderr_note(stderr))]
     NotJson {
         command: String,
         during: String,
         line: u64,
-        reason: String,
-        excerpt: String,
+        /// The line (escaped, shortened) and why it is not JSON.
+        detail: String,
         stderr: String,
     },
     #[error("MCP server `{command}` answered {method} with JSON-RPC error {code}: {message}")]
@@ -61,7 +61,7 @@ pub enum McpError {
         method: String,
         code: i64,
         message: String,
-        data: Option<serde_json::Value>,
+        data: Option<Box<serde_json::Value>>,
     },
     #[error("MCP server `{command}` did not answer {method} within {} s{}", timeout.as_secs_f64(), stderr_note(stderr))]
     Timeout {

@@ -469,7 +469,7 @@ mod tests {
 
     #[test]
     fn overlong_line_is_an_error() {
-        let input = vec![b'x'; 100];
+        let input = [b'x'; 100];
         let mut r = FrameReader::with_max(&input[..], 10);
         let err = r.read_frame().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
