@@ -1278,3 +1278,55 @@ fn cli_check_of_files_is_clean_and_documented_fields_are_present() {
         .iter()
         .all(|e| e["change"] == "added" && e["server"].is_null()));
 }
+
+/// Text from a server (descriptions, names, its stderr) can carry terminal escape sequences;
+/// the human report and error messages show them escaped, never raw.
+#[test]
+fn server_text_never_reaches_the_terminal_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    std::fs::write(&old, r#"[{"name":"t\u001b[2J","description":"plain"}]"#).unwrap();
+    std::fs::write(
+        &new,
+        r#"[{"name":"t\u001b[2J","description":"now \u001b]0;owned\u0007 \u202e"}]"#,
+    )
+    .unwrap();
+    let out = mcpsweep(&[
+        "manifest",
+        "check",
+        new.to_str().unwrap(),
+        "--baseline",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("~ changed  t\\u{001B}[2J  [description]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ now \\u{001B}]0;owned\\u{0007} \\u{202E}"),
+        "{text}"
+    );
+
+    let cmd = ServerCommand::new(
+        "node",
+        [
+            "-e",
+            "process.stderr.write('\\x1b[31mfatal\\n'); process.exit(1)",
+        ],
+    );
+    let msg = Client::connect(&cmd, options(10.0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("\\u{001B}[31mfatal") && !msg.contains('\u{1b}'),
+        "{msg:?}"
+    );
+}

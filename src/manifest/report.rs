@@ -10,7 +10,7 @@ use super::poison::{self, PoisonFinding, POISON_THRESHOLD};
 use super::{Manifest, Origin, Pinned};
 use crate::detect::Detector;
 use crate::finding::Severity;
-use crate::mcp::ServerInfo;
+use crate::mcp::{printable, ServerInfo};
 
 /// `format` of the JSON `manifest check` prints.
 pub const CHECK_FORMAT: &str = "mcpsweep-manifest-check/1";
@@ -276,14 +276,15 @@ fn origin_line(o: &Origin) -> String {
             shape,
         } => {
             format!(
-                "file {path} ({}, file sha256 {})",
+                "file {} ({}, file sha256 {})",
+                printable(path),
                 shape_name(*shape),
                 short(raw_sha256)
             )
         }
         Origin::Server { command, pages } => format!(
             "server `{}` ({pages} tools/list page{})",
-            command.join(" "),
+            printable(&command.join(" ")),
             if *pages == 1 { "" } else { "s" }
         ),
     }
@@ -303,19 +304,19 @@ fn server_line(s: &Option<ServerSummary>) -> String {
         Some(s) => format!(
             "{} {} (protocol {})",
             if s.name.is_empty() {
-                "(unnamed server)"
+                "(unnamed server)".to_string()
             } else {
-                &s.name
+                printable(&s.name)
             },
-            s.version,
-            s.protocol_version
+            printable(&s.version),
+            printable(&s.protocol_version)
         ),
         None => "server not recorded".to_string(),
     }
 }
 
 fn value_text(v: &Option<serde_json::Value>) -> String {
-    let s = v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let s = printable(&v.as_ref().map(|v| v.to_string()).unwrap_or_default());
     if s.chars().count() > 160 {
         format!("{}…", s.chars().take(160).collect::<String>())
     } else {
@@ -325,12 +326,22 @@ fn value_text(v: &Option<serde_json::Value>) -> String {
 
 fn write_pointer_diff(w: &mut dyn Write, d: &PointerDiff) -> io::Result<()> {
     match d.op {
-        ChangeKind::Added => writeln!(w, "      + {}  {}", d.pointer, value_text(&d.new)),
-        ChangeKind::Removed => writeln!(w, "      - {}  {}", d.pointer, value_text(&d.old)),
+        ChangeKind::Added => writeln!(
+            w,
+            "      + {}  {}",
+            printable(&d.pointer),
+            value_text(&d.new)
+        ),
+        ChangeKind::Removed => writeln!(
+            w,
+            "      - {}  {}",
+            printable(&d.pointer),
+            value_text(&d.old)
+        ),
         ChangeKind::Changed => writeln!(
             w,
             "      ~ {}  {} → {}",
-            d.pointer,
+            printable(&d.pointer),
             value_text(&d.old),
             value_text(&d.new)
         ),
@@ -364,7 +375,7 @@ fn write_findings(w: &mut dyn Write, p: &Poisoning) -> io::Result<()> {
         .filter(|f| f.finding.severity >= POISON_THRESHOLD)
     {
         let where_ = match &f.tool {
-            Some(t) => format!("tool {t}  {}", f.field),
+            Some(t) => format!("tool {}  {}", printable(t), printable(&f.field)),
             None => "server instructions".to_string(),
         };
         let part = match f.finding.location.part.as_deref() {
@@ -418,7 +429,7 @@ pub fn write_check_human(w: &mut dyn Write, r: &CheckReport) -> io::Result<()> {
             "BASELINE ALTERED: its recorded hashes do not match its contents"
         )?;
         for m in &r.baseline_integrity {
-            writeln!(w, "  {m}")?;
+            writeln!(w, "  {}", printable(m))?;
         }
         writeln!(w)?;
     }
@@ -456,13 +467,13 @@ pub fn write_check_human(w: &mut dyn Write, r: &CheckReport) -> io::Result<()> {
             w,
             "{sign} {:<8} {}  [{}]  {shas}",
             ch.change.as_str(),
-            ch.tool,
+            printable(&ch.tool),
             ch.fields.join(", ")
         )?;
         for (field, lines) in &ch.text_diff {
             writeln!(w, "    {field}:")?;
             for l in lines {
-                writeln!(w, "      {l}")?;
+                writeln!(w, "      {}", printable(l))?;
             }
         }
         if !ch.schema_diff.is_empty() {
@@ -475,20 +486,21 @@ pub fn write_check_human(w: &mut dyn Write, r: &CheckReport) -> io::Result<()> {
     if r.instructions.changed {
         writeln!(w, "~ server instructions:")?;
         for l in &r.instructions.diff {
-            writeln!(w, "      {l}")?;
+            writeln!(w, "      {}", printable(l))?;
         }
     }
     if let Some(s) = &r.server_change {
         writeln!(
             w,
             "  server changed: {} → {} (not drift by itself)",
-            s.old, s.new
+            printable(&s.old),
+            printable(&s.new)
         )?;
     }
     writeln!(w)?;
     write_findings(w, &r.poisoning)?;
     for warning in &r.warnings {
-        writeln!(w, "warning: {warning}")?;
+        writeln!(w, "warning: {}", printable(warning))?;
     }
     writeln!(w)?;
     let verdict = match (r.drift, r.poisoned, r.baseline_altered) {
@@ -523,7 +535,8 @@ pub fn write_pin_human(w: &mut dyn Write, r: &PinReport) -> io::Result<()> {
     writeln!(
         w,
         "  baseline {} (file sha256 {})",
-        r.baseline_path, r.baseline_sha256
+        printable(&r.baseline_path),
+        r.baseline_sha256
     )?;
     writeln!(w)?;
     write_findings(w, &r.poisoning)?;
@@ -534,7 +547,7 @@ pub fn write_pin_human(w: &mut dyn Write, r: &PinReport) -> io::Result<()> {
         )?;
     }
     for warning in &r.warnings {
-        writeln!(w, "warning: {warning}")?;
+        writeln!(w, "warning: {}", printable(warning))?;
     }
     Ok(())
 }

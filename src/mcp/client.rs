@@ -19,6 +19,9 @@ pub const PROTOCOL_VERSION: &str = "2025-06-18";
 pub const KNOWN_PROTOCOL_VERSIONS: &[&str] =
     &["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
+/// Unsolicited notifications kept (a chatty server cannot fill memory).
+pub const MAX_NOTIFICATIONS: usize = 1000;
+
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Longest wait for the answer to any one request (and for the server to start).
@@ -126,7 +129,7 @@ impl Client {
         self.process.command()
     }
 
-    /// Notifications received so far that were not answers to anything.
+    /// Notifications received so far (the first [`MAX_NOTIFICATIONS`]).
     pub fn notifications(&self) -> &[Value] {
         &self.notifications
     }
@@ -225,7 +228,11 @@ impl Client {
                     // An answer to an earlier request that timed out: stale, dropped.
                     Message::Response { .. } => {}
                     Message::Request { id, method: m, .. } => self.answer(id, &m, method)?,
-                    Message::Notification { .. } => self.notifications.push(v),
+                    Message::Notification { .. } => {
+                        if self.notifications.len() < MAX_NOTIFICATIONS {
+                            self.notifications.push(v);
+                        }
+                    }
                 }
             }
         }

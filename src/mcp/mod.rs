@@ -55,7 +55,10 @@ pub enum McpError {
         detail: String,
         stderr: String,
     },
-    #[error("MCP server `{command}` answered {method} with JSON-RPC error {code}: {message}")]
+    #[error(
+        "MCP server `{command}` answered {method} with JSON-RPC error {code}: {}",
+        printable(message)
+    )]
     Rpc {
         command: String,
         method: String,
@@ -100,7 +103,23 @@ fn stderr_note(stderr: &str) -> String {
     if s.is_empty() {
         "; it wrote nothing to stderr".to_string()
     } else {
-        let indented: Vec<String> = s.lines().map(|l| format!("    {l}")).collect();
+        let indented: Vec<String> = s.lines().map(|l| format!("    {}", printable(l))).collect();
         format!("; its stderr ends with:\n{}", indented.join("\n"))
     }
+}
+
+/// Text from a server made safe to print on a terminal: control characters (terminal escape
+/// sequences included) and invisible format characters (bidi controls, zero-width, Unicode
+/// tags) shown as `\u{XXXX}`; spaces and tabs kept.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{E0000}'..='\u{E007F}');
+        if (c.is_control() && c != '\t') || invisible {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
