@@ -26,6 +26,8 @@ pub mod evidence;
 pub mod extract;
 pub mod fault;
 pub mod finding;
+pub mod manifest;
+pub mod mcp;
 pub mod normalize;
 pub mod purge;
 pub mod rules;

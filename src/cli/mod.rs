@@ -1,6 +1,7 @@
 //! Command-line interface: clap and indicatif live here only.
 
 mod evidence;
+mod manifest;
 mod purge;
 mod rules;
 mod scan;
@@ -41,6 +42,10 @@ enum Command {
     /// Chain of custody: sha256 of every evidence file, compatible with `sha256sum -c`.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
+    /// Pin an MCP tool manifest as a baseline, or check one against a baseline (drift and
+    /// tool poisoning).
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
 }
 
 pub fn run() -> i32 {
@@ -65,6 +70,7 @@ pub fn run() -> i32 {
         Command::Purge(args) => purge::run_purge(args),
         Command::Verify(args) => purge::run_verify(args),
         Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Manifest(cmd) => manifest::run(cmd),
     };
     match result {
         Ok(code) => code,
