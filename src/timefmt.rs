@@ -77,6 +77,8 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-03-02T09:00:23.5Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+        let far = UNIX_EPOCH + Duration::from_secs(4_107_542_399);
+        assert_eq!(rfc3339(far), "2100-02-28T23:59:59Z");
         let before = UNIX_EPOCH - Duration::from_secs(1);
         assert_eq!(rfc3339(before), "1969-12-31T23:59:59Z");
     }

@@ -7,10 +7,11 @@
 //! `tests/fixtures/npm/<package>/package-lock.json`, into `target/test-deps/<package>` with
 //! `npm ci`, and started with `node <entry script>` (no network at run time).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
 use mcpsweep::detect::DetectConfig;
 use mcpsweep::manifest::canonical::{canonical_string, format_number};
@@ -72,50 +73,8 @@ fn node(args: &[&str]) -> String {
 // ---------------------------------------------------------------------------------------
 // Reference servers, installed once per checkout.
 
-static INSTALL: Mutex<()> = Mutex::new(());
-
-/// Installs `@modelcontextprotocol/<name>` from its lockfile into
-/// `target/test-deps/modelcontextprotocol-<name>` (temp dir beside it, then rename) and
-/// returns the entry script.
 fn reference_server(name: &str) -> PathBuf {
-    let dir_name = format!("modelcontextprotocol-{name}");
-    let deps = root().join("target/test-deps");
-    let dest = deps.join(&dir_name);
-    let entry = dest.join(format!(
-        "node_modules/@modelcontextprotocol/{name}/dist/index.js"
-    ));
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if entry.exists() {
-        return entry;
-    }
-    std::fs::create_dir_all(&deps).unwrap();
-    let tmp = deps.join(format!(".{dir_name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
-    for f in ["package.json", "package-lock.json"] {
-        std::fs::copy(fixture(&format!("npm/{dir_name}/{f}")), tmp.join(f)).unwrap();
-    }
-    let status = Command::new("npm")
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
-        .arg(&tmp)
-        .status()
-        .expect("npm is needed to install the reference MCP servers");
-    assert!(
-        status.success(),
-        "npm ci of @modelcontextprotocol/{name} failed"
-    );
-    if std::fs::rename(&tmp, &dest).is_err() {
-        // Another test process finished first; its copy is as good as ours.
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    assert!(entry.exists(), "{} missing after install", entry.display());
-    entry
+    support::npm::reference_server(name)
 }
 
 /// A reference server's command line, and the temporary state it needs.

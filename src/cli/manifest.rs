@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -110,7 +110,7 @@ fn print(bytes: &[u8]) -> anyhow::Result<()> {
 
 fn pin(args: PinArgs) -> anyhow::Result<i32> {
     let manifest = load(&args.source)?;
-    let ts = manifest::rfc3339_utc(SystemTime::now());
+    let ts = mcpsweep::timefmt::now_rfc3339();
     let bytes = Baseline::from_manifest(&manifest, ts.clone()).to_json();
     super::write_atomic(&args.output, &bytes)?;
     let report = PinReport::new(
@@ -135,7 +135,7 @@ fn pin(args: PinArgs) -> anyhow::Result<i32> {
 fn check(args: CheckArgs) -> anyhow::Result<i32> {
     let baseline = manifest::from_file(&args.baseline)?;
     let current = load(&args.source)?;
-    let ts = manifest::rfc3339_utc(SystemTime::now());
+    let ts = mcpsweep::timefmt::now_rfc3339();
     let report: CheckReport = report::check(&detector()?, &baseline, &current, &ts);
     let mut out = Vec::new();
     match args.format {

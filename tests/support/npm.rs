@@ -1,45 +1,57 @@
-//! Real MCP servers for tests: npm packages installed at pinned versions into
-//! `target/test-deps/<name>`, each into a temporary folder first and renamed into place, so
-//! tests running in parallel never see half an install.
+//! Real MCP reference servers for tests: installed from the lockfiles in
+//! `tests/fixtures/npm/<package>/` into `target/test-deps/<package>` with `npm ci` (into a
+//! temporary folder beside it, then renamed into place, so tests running in parallel never see
+//! half an install), and started with `node <entry script>`: no network at run time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
-/// Installs `package@version` (once) and returns the package's folder.
-pub fn install(package: &str, version: &str) -> PathBuf {
-    let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps");
-    let name = format!(
-        "{}-{version}",
-        package.trim_start_matches('@').replace('/', "-")
-    );
-    let prefix = deps.join(&name);
-    let pkg_dir = prefix.join("node_modules").join(package);
-    if pkg_dir.join("package.json").exists() {
-        return pkg_dir;
+static INSTALL: Mutex<()> = Mutex::new(());
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Installs `@modelcontextprotocol/<name>` (once per checkout) and returns its entry script.
+pub fn reference_server(name: &str) -> PathBuf {
+    let dir_name = format!("modelcontextprotocol-{name}");
+    let deps = root().join("target/test-deps");
+    let dest = deps.join(&dir_name);
+    let entry = dest.join(format!(
+        "node_modules/@modelcontextprotocol/{name}/dist/index.js"
+    ));
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if entry.exists() {
+        return entry;
     }
     std::fs::create_dir_all(&deps).unwrap();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}-"))
-        .tempdir_in(&deps)
-        .unwrap();
+    let tmp = deps.join(format!(".{dir_name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    for f in ["package.json", "package-lock.json"] {
+        let src = root().join("tests/fixtures/npm").join(&dir_name).join(f);
+        std::fs::copy(&src, tmp.join(f)).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    }
     let status = Command::new("npm")
         .args([
-            "install",
+            "ci",
+            "--ignore-scripts",
             "--no-audit",
             "--no-fund",
-            "--ignore-scripts",
             "--prefix",
         ])
-        .arg(tmp.path())
-        .arg(format!("{package}@{version}"))
+        .arg(&tmp)
         .status()
-        .expect("npm is needed to install the MCP servers the tests run");
-    assert!(status.success(), "npm install {package}@{version} failed");
-    // Another test may have won the race; either install is complete.
-    let tmp = tmp.keep();
-    if std::fs::rename(&tmp, &prefix).is_err() {
+        .expect("npm is needed to install the reference MCP servers");
+    assert!(
+        status.success(),
+        "npm ci of @modelcontextprotocol/{name} failed"
+    );
+    if std::fs::rename(&tmp, &dest).is_err() {
+        // Another test process finished first; its copy is as good as ours.
         let _ = std::fs::remove_dir_all(&tmp);
     }
-    assert!(pkg_dir.join("package.json").exists());
-    pkg_dir
+    assert!(entry.exists(), "{} missing after install", entry.display());
+    entry
 }
