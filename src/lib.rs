@@ -18,6 +18,7 @@
 //! # Ok::<(), mcpsweep::error::Error>(())
 //! ```
 
+pub mod credentials;
 pub mod detect;
 pub mod document;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod finding;
 pub mod normalize;
 pub mod rules;
 pub mod scan;
+pub mod secrets;
 pub mod sink;
 pub mod source;
 

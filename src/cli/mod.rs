@@ -1,5 +1,6 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod credentials;
 mod rules;
 mod scan;
 
@@ -24,6 +25,9 @@ enum Command {
     /// List rules or run their examples.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// List every credential in MCP client configs, .env files, session logs and documents,
+    /// with where it was found and how to rotate it.
+    Credentials(credentials::CredentialsArgs),
 }
 
 pub fn run() -> i32 {
@@ -42,6 +46,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Credentials(args) => credentials::run(args),
     };
     match result {
         Ok(code) => code,
