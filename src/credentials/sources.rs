@@ -185,7 +185,7 @@ pub(crate) fn read_file(path: &Path, display: &str, opts: &Options) -> FileResul
         let result = if streamed_jsonl {
             jsonl_stream(reader, &mut ctx, opts)
         } else {
-            text_stream(reader, &mut ctx)
+            text_stream(reader, &mut ctx, opts.max_file_size)
         };
         if let Err(e) = result {
             ctx.out.errors.push(ErrorRecord {
@@ -713,17 +713,21 @@ fn jsonl_line(line_no: u32, line: &str, ctx: &mut Ctx<'_>, opts: &Options) {
 // ---------------------------------------------------------------------------------------
 // Large text files, in overlapping pieces
 
-const PIECE: usize = 8 << 20;
-const OVERLAP: usize = 64 << 10;
-
-fn text_stream(mut reader: impl Read, ctx: &mut Ctx<'_>) -> std::io::Result<()> {
+/// Pieces of a large text file are at most 8 MiB (or `--max-file-size`, if smaller) and
+/// overlap by an eighth, so a PEM block or a key id and its secret cut by a piece boundary
+/// are still seen together.
+fn text_stream(mut reader: impl Read, ctx: &mut Ctx<'_>, max: u64) -> std::io::Result<()> {
+    let piece = usize::try_from(max)
+        .unwrap_or(usize::MAX)
+        .clamp(4096, 8 << 20);
+    let overlap = piece / 8;
     let mut buf: Vec<u8> = Vec::new();
     let mut line: u32 = 1;
     let mut eof = false;
     let mut seen = std::collections::HashSet::new();
     loop {
         if !eof {
-            let want = PIECE.saturating_sub(buf.len()) as u64;
+            let want = piece.saturating_sub(buf.len()) as u64;
             let n = (&mut reader).take(want).read_to_end(&mut buf)?;
             eof = (n as u64) < want;
         }
@@ -751,7 +755,7 @@ fn text_stream(mut reader: impl Read, ctx: &mut Ctx<'_>) -> std::io::Result<()> 
         if eof && cut == buf.len() {
             return Ok(());
         }
-        let keep_from = utf8_floor(&buf, cut.saturating_sub(OVERLAP));
+        let keep_from = utf8_floor(&buf, cut.saturating_sub(overlap));
         line += u32::try_from(memchr::memchr_iter(b'\n', &buf[..keep_from]).count())
             .unwrap_or(u32::MAX);
         buf.drain(..keep_from);

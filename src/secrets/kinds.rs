@@ -316,7 +316,7 @@ pub static KINDS: &[Kind] = &[
         rank: 3,
         recognise: Recognise::Format {
             anchor: "xox",
-            pattern: r"xox[aors]-[0-9]+-[A-Za-z0-9-]{16,}",
+            pattern: r"xox[aorse]-[0-9]+-[A-Za-z0-9-]{16,}",
             check: validate::random_enough,
         },
     },
