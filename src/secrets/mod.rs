@@ -312,7 +312,7 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
             r#"(?i)\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?(?P<scheme>bearer|token|basic)[ \t]+(?P<v>[A-Za-z0-9._~+/=-]{8,4096})"#,
         ),
         assignment: re(
-            r#"^["'\]]?[ \t]*(?::=|=>|=|:)[ \t]*(?:"(?P<dq>[^"\s]{1,1024})"|'(?P<sq>[^'\s]{1,1024})'|`(?P<bq>[^`\s]{1,1024})`|(?P<v>[^\s"'`,;&<>(){}\[\]|\\]{1,1024}))"#,
+            r#"^["'\]]?[ \t]*(?P<sep>:=|=>|==|=|:)[ \t]*(?:"(?P<dq>[^"\s]{1,1024})"|'(?P<sq>[^'\s]{1,1024})'|`(?P<bq>[^`\s]{1,1024})`|(?P<v>[^\s"'`,;&<>(){}\[\]|\\]{1,1024}))"#,
         ),
         keywords: AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -473,7 +473,13 @@ fn url_hits(text: &str, found: &mut Found) {
         let scheme_lower = scheme.as_str().to_ascii_lowercase();
         let password = percent_decode(pass.as_str());
         let host_lower = host.as_str().to_ascii_lowercase();
-        let doc_host = host_lower.contains("example")
+        let not_network = matches!(
+            scheme_lower.as_str(),
+            "javascript" | "data" | "file" | "blob" | "about" | "mailto"
+        );
+        let doc_host = not_network
+            || host_lower.len() < 2
+            || host_lower.contains("example")
             || host_lower.ends_with(".invalid")
             || matches!(
                 host_lower.as_str(),
@@ -523,6 +529,7 @@ fn url_password_plausible(p: &str) -> bool {
         && !p.starts_with('*')
         && !validate::looks_fake(p)
         && !p.contains("%s")
+        && !names::is_placeholder(p)
 }
 
 /// The user name of a URL or header, unless it looks like a secret itself.
@@ -617,8 +624,8 @@ fn assignment_hits(text: &str, found: &mut Found) {
             ne += 1;
         }
         name_done_to = ne;
-        // References and template variables are not assignments of a value.
-        if ns > 0 && matches!(b[ns - 1], b'$' | b'%' | b'{') {
+        // References, template variables and paths (`AWS::IAM::AccessKey`) are not names.
+        if ns > 0 && (matches!(b[ns - 1], b'$' | b'%' | b'{') || text[..ns].ends_with("::")) {
             continue;
         }
         while ns < ne && !(b[ns].is_ascii_alphabetic() || b[ns] == b'_') {
@@ -634,6 +641,9 @@ fn assignment_hits(text: &str, found: &mut Found) {
         let Some(v) = ["dq", "sq", "bq", "v"].iter().find_map(|g| caps.name(g)) else {
             continue;
         };
+        if is_code(text, ne, &caps) {
+            continue;
+        }
         let value = v.as_str().trim_end_matches('.');
         let r = ne + v.start()..ne + v.start() + value.len();
         if found.blocked(&r) {
@@ -655,6 +665,37 @@ fn assignment_hits(text: &str, found: &mut Found) {
             found.add(hit);
         }
     }
+}
+
+/// Code rather than configuration: a comparison (`a == b`), a path (`Password::new`), a call
+/// or index (`x = f(...)`, `os.environ[...]`), or a type annotation (`key: KeyType,`,
+/// `TOKEN: &str = ...`). `at` is where the name ends in `text`.
+fn is_code(text: &str, at: usize, caps: &regex::Captures<'_>) -> bool {
+    let sep = caps.name("sep").map_or("", |s| s.as_str());
+    if sep == "==" || text[at..].starts_with("::") {
+        return true;
+    }
+    let Some(v) = caps.name("v") else {
+        return false; // quoted: a literal
+    };
+    let rest = &text[at + v.end()..];
+    if matches!(rest.bytes().next(), Some(b'(' | b'[' | b'<')) {
+        return true;
+    }
+    // `x = identifier;` ending a statement. A connection string's `Password=x;` has no
+    // spaces around `=`.
+    let spaced = text[at..at + v.start()].contains([' ', '\t']);
+    if let Some(after) = rest.strip_prefix(';').filter(|_| spaced) {
+        let tail = after.trim_start_matches([' ', '\t']);
+        if tail.is_empty() || tail.starts_with(['\n', '\r']) || tail.starts_with("//") {
+            return true;
+        }
+    }
+    sep == ":"
+        && matches!(
+            rest.trim_start_matches([' ', '\t']).bytes().next(),
+            Some(b',' | b';' | b'=' | b')' | b'{')
+        )
 }
 
 fn floor(s: &str, mut i: usize) -> usize {
@@ -702,7 +743,11 @@ fn by_name(name: &str, class: NameClass, value: &str) -> Option<Hit> {
     let mut hit = match specific {
         Some(id) => Hit::new(kind(id), Secret::new(value), 0..value.len()),
         None => {
-            if !names::plausible(class, value) {
+            let key_words = [
+                "api", "apikey", "secret", "auth", "access", "session", "private",
+            ];
+            let uuid_as_key = key_words.iter().any(|x| has(x));
+            if !names::plausible(class, value) || (names::is_uuid(value) && !uuid_as_key) {
                 return None;
             }
             let id = match class {

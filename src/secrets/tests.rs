@@ -296,6 +296,16 @@ fn values_assigned_to_credential_names() {
             "generic_api_key",
             "OPENAI_API_KEY",
         ),
+        (
+            "Server=tcp:sql1.corp;User ID=app;Password=Qw7Er2Ty9Ui;",
+            "password",
+            "Password",
+        ),
+        (
+            "HEROKU_API_KEY=123e4567-e89b-42d3-a456-426614174000",
+            "generic_api_key",
+            "HEROKU_API_KEY",
+        ),
     ];
     for (text, id, name) in cases {
         let hits = scan_text(text);
@@ -327,6 +337,20 @@ fn values_assigned_to_credential_names() {
         "request_id: 123e4567-e89b-42d3-a456-426614174000",
         "commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
         "integrity: sha512-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "\"ClientToken\": \"1d2129a1-3d38-460a-9756-e5b91fddb951\"",
+        "trace_token: 1d2129a1-3d38-460a-9756-e5b91fddb951",
+        "pub ExportKey: BCryptExportKeyFn,",
+        "pub const TEXT_TABLE_KEY: crate::ObjectIdentifier =",
+        "mngr->getKey = xmlSecKeysMngrGetKey;",
+        "iKey = sqlite3VdbeIntValue(pIn3);",
+        "if( eOnePass==ONEPASS_MULTI ){",
+        "let password = Password::try_from(password)?;",
+        "\"AWS::IAM::AccessKey\": \"62d91b17309e76c8\",",
+        "self, api_key: ApiGatewayApiKey",
+        "\"result_key\": \"recommendedSteps\"",
+        "HEX_PAT = \"[0-9A-Fa-f]{1,4}\"",
+        "MAIL_AUTH=2e87f9ed1246bbf9ffb07f185ad02e3b1ca4b4e6",
+        "\"PurchaseToken\": \"eyJ2IjoiMSIsInMiOjEsImMiOi...\",",
     ] {
         assert!(scan_text(text).is_empty(), "{text}: {:?}", scan_text(text));
     }

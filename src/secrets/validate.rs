@@ -25,15 +25,16 @@ pub fn entropy(s: &str) -> f64 {
 }
 
 /// Marks of a value written for documentation or tests rather than issued by a service:
-/// "example", runs of x or *, six identical characters, or six consecutive letters or digits
-/// (`abcdef`, `123456`). Random tokens essentially never contain these.
+/// "example", runs of x or *, an ellipsis, six identical characters, or six consecutive
+/// letters or digits in any case (`abcdef`, `defGHi`, `123456`). Random tokens essentially
+/// never contain these.
 pub fn looks_fake(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     const MARKS: &[&str] = &[
         "example",
         "xxxx",
         "****",
-        "....",
+        "...",
         "\u{2026}",
         "placeholder",
         "dummy",
@@ -49,7 +50,8 @@ pub fn looks_fake(s: &str) -> bool {
     let mut sequential = 1;
     for w in b.windows(2) {
         same = if w[1] == w[0] { same + 1 } else { 1 };
-        sequential = if w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1) {
+        let (a, b) = (w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase());
+        sequential = if a.is_ascii_alphanumeric() && b == a.wrapping_add(1) {
             sequential + 1
         } else {
             1
