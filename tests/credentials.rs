@@ -1056,3 +1056,94 @@ fn markdown_checklist_snapshot() {
         "rerun with UPDATE_SNAPSHOTS=1 after an intended change"
     );
 }
+
+#[test]
+fn netrc_docker_kubeconfig_and_service_account_files() {
+    let opts = mcpsweep::credentials::Options::at(CONTAINED_AT).unwrap();
+    let types =
+        |name: &str, bytes: &[u8]| -> Vec<(String, Option<u32>, Option<String>, Option<String>)> {
+            let r = mcpsweep::credentials::collect_bytes(name, bytes, &opts);
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            r.credentials
+                .iter()
+                .flat_map(|c| {
+                    c.locations.iter().map(|l| {
+                        (
+                            c.kind.clone(),
+                            l.line,
+                            l.json_pointer.clone(),
+                            l.target.clone(),
+                        )
+                    })
+                })
+                .collect()
+        };
+    let netrc = format!(
+        "machine api.corp.internal\n  login deploy\n  password Zt8#kQ2vLp9w\nmachine github.com login x password {GHP}\n"
+    );
+    assert_eq!(
+        types(".netrc", netrc.as_bytes()),
+        [
+            ("github_personal_access_token".into(), Some(4), None, None),
+            (
+                "password".into(),
+                Some(3),
+                None,
+                Some("machine api.corp.internal login deploy".into())
+            ),
+        ]
+    );
+    use base64::Engine;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let docker = format!(
+        r#"{{"auths": {{"registry.corp.internal": {{"auth": "{}"}}}}, "credsStore": "desktop"}}"#,
+        b64(b"ci-bot:Wq9#Lm2!Zx7p")
+    );
+    assert_eq!(
+        types("config.json", docker.as_bytes()),
+        [(
+            "http_basic_auth".into(),
+            Some(1),
+            Some("/auths/registry.corp.internal/auth".into()),
+            Some("user ci-bot".into())
+        )]
+    );
+    let key_bytes: Vec<u8> = (0u32..300)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let kube = format!(
+        "users:\n- name: admin\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n    token: {JWT}\n",
+        b64(b"-----BEGIN CERTIFICATE-----"),
+        b64(&key_bytes)
+    );
+    assert_eq!(
+        types("kubeconfig", kube.as_bytes()),
+        [
+            (
+                "jwt".into(),
+                Some(6),
+                None,
+                Some("issuer https://auth.internal.corp".into())
+            ),
+            ("generic_api_key".into(), Some(5), None, None),
+        ]
+    );
+    let ec = ec_key();
+    let pkcs8 = ec.replace("EC PRIVATE KEY", "PRIVATE KEY");
+    let sa = serde_json::json!({
+        "type": "service_account",
+        "project_id": "finance-prod",
+        "private_key_id": "3f41a6d7e4189c31dbbec4253a132f60aa01bc4d",
+        "private_key": pkcs8,
+        "client_email": "etl@finance-prod.iam.gserviceaccount.com",
+    });
+    assert_eq!(
+        types("finance-prod-sa.json", sa.to_string().as_bytes()),
+        [(
+            "gcp_service_account_key".into(),
+            Some(1),
+            Some("/private_key".into()),
+            None
+        )]
+    );
+}

@@ -48,7 +48,7 @@ pub struct CredentialsArgs {
 
 pub fn run(args: CredentialsArgs) -> anyhow::Result<i32> {
     let contained_at = if args.contained_at == "now" {
-        chrono::Utc::now().fixed_offset()
+        credentials::now()
     } else {
         credentials::parse_time(&args.contained_at)?
     };

@@ -62,7 +62,7 @@ impl Default for Options {
             walk: WalkOptions::default(),
             limits: Limits::default(),
             max_file_size: 256 << 20,
-            contained_at: chrono::Utc::now().fixed_offset(),
+            contained_at: now(),
         }
     }
 }
@@ -75,6 +75,12 @@ impl Options {
             ..Options::default()
         })
     }
+}
+
+/// The current time in UTC, to the second: the default containment time.
+pub fn now() -> DateTime<FixedOffset> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(0).fixed_offset()
 }
 
 /// Parses an RFC 3339 time (`2026-03-02T09:03:30Z`, `2026-03-02T10:03:30+01:00`).

@@ -24,6 +24,7 @@ enum Source {
     ClaudeCode,
     McpConfig,
     Dotenv,
+    Netrc,
     SessionLog,
     File,
 }
@@ -38,6 +39,7 @@ impl Source {
             Source::ClaudeCode => "claude_code_config",
             Source::McpConfig => "mcp_config",
             Source::Dotenv => "dotenv",
+            Source::Netrc => "netrc",
             Source::SessionLog => "session_log",
             Source::File => "file",
         }
@@ -55,6 +57,7 @@ impl Source {
             "settings.json" if in_dir(".vscode") || in_dir("Code/User") => Source::VscodeSettings,
             ".mcp.json" | ".claude.json" => Source::ClaudeCode,
             "mcp.json" | "mcp_config.json" | "cline_mcp_settings.json" => Source::McpConfig,
+            ".netrc" | "_netrc" => Source::Netrc,
             _ if name == ".env"
                 || name.starts_with(".env.")
                 || name.ends_with(".env")
@@ -281,6 +284,9 @@ fn first_line_is_session_event(head: &[u8]) -> bool {
 }
 
 fn document(format: Format, bytes: &[u8], ctx: &mut Ctx<'_>, opts: &Options) {
+    if ctx.source == Source::Netrc {
+        netrc_document(bytes, ctx);
+    }
     match format {
         Format::Json => json_document(bytes, ctx, opts),
         Format::Jsonl => jsonl_lines(bytes, ctx, opts),
@@ -323,6 +329,48 @@ fn text_segment(seg: &Segment, ctx: &mut Ctx<'_>, line_shift: u32) {
         loc.entry.clone_from(&seg.location.entry);
         loc.json_pointer.clone_from(&seg.location.json_pointer);
         ctx.push(hit, loc);
+    }
+}
+
+/// `.netrc`: `machine HOST login USER password SECRET`, separated by any whitespace. Its
+/// passwords have no `=` before them, so free-text scanning misses them.
+fn netrc_document(bytes: &[u8], ctx: &mut Ctx<'_>) {
+    let decoded = extract::decode_text(bytes);
+    let text: &str = &decoded.text;
+    let mut words = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for w in line.split_whitespace() {
+            words.push((u32::try_from(n + 1).unwrap_or(u32::MAX), w));
+        }
+    }
+    let (mut machine, mut login) = ("", "");
+    for pair in words.windows(2) {
+        let ((_, key), (line, value)) = (pair[0], pair[1]);
+        match key {
+            "machine" => (machine, login) = (value, ""),
+            "login" => login = value,
+            "password" => {
+                let field = Field {
+                    name: Some("password"),
+                    value,
+                };
+                // Known formats (a GitHub token as the password) are found by the text scan.
+                for (_, mut hit) in secrets::scan_fields(&[field]) {
+                    if hit.kind.id != "password" {
+                        continue;
+                    }
+                    hit.target = Some(format!(
+                        "machine {} login {}",
+                        secrets::shown_user(machine),
+                        secrets::shown_user(login)
+                    ));
+                    let mut loc = ctx.location();
+                    loc.line = Some(line);
+                    ctx.push(hit, loc);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -460,12 +508,33 @@ fn json_segments(segments: &[Segment], ctx: &mut Ctx<'_>, line_base: u32, tool: 
             .iter()
             .map(|&i| field_name(&segments[i], &parent, &by_pointer))
             .collect();
+        // Docker's `auths.<registry>.auth` is base64 `user:password`, as in a Basic header.
+        let docker = |i: usize| {
+            let p = segments[i].location.json_pointer.as_deref().unwrap_or("");
+            let t = tokens(p);
+            t.len() >= 3 && t[t.len() - 3] == "auths" && t[t.len() - 1] == "auth"
+        };
+        let values: Vec<std::borrow::Cow<'_, str>> = members
+            .iter()
+            .map(|&i| {
+                if docker(i) {
+                    format!("Basic {}", segments[i].text).into()
+                } else {
+                    segments[i].text.as_str().into()
+                }
+            })
+            .collect();
         let fields: Vec<Field<'_>> = members
             .iter()
             .zip(&names)
-            .map(|(&i, n)| Field {
-                name: n.as_deref(),
-                value: &segments[i].text,
+            .zip(&values)
+            .map(|((&i, n), v)| Field {
+                name: if docker(i) {
+                    Some("Authorization")
+                } else {
+                    n.as_deref()
+                },
+                value: v,
             })
             .collect();
         for (f, hit) in secrets::scan_fields(&fields) {

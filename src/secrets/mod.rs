@@ -532,8 +532,8 @@ fn url_password_plausible(p: &str) -> bool {
         && !names::is_placeholder(p)
 }
 
-/// The user name of a URL or header, unless it looks like a secret itself.
-fn shown_user(user: &str) -> String {
+/// The user name of a URL, header or `.netrc`, unless it looks like a secret itself.
+pub fn shown_user(user: &str) -> String {
     let secretish =
         user.len() > 32 || validate::entropy(user) >= 3.5 || !scan(user).hits.is_empty();
     if secretish {

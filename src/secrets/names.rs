@@ -90,7 +90,7 @@ const NOT_SECRET_QUALIFIERS: &[&str] = &[
 
 /// Trailing words that only say how the value is stored (`SECRET_KEY_BASE`, `TOKEN_VALUE`).
 const STORAGE_SUFFIXES: &[&str] = &[
-    "value", "base", "b64", "base64", "hex", "encoded", "str", "string",
+    "value", "base", "b64", "base64", "hex", "encoded", "str", "string", "data",
 ];
 
 /// The class of a credential-like name, or None for every other name.
@@ -394,6 +394,7 @@ mod tests {
             ("client_secret", Some(NameClass::Secret)),
             ("DB_PASSWORD", Some(NameClass::Password)),
             ("SECRET_KEY_BASE", Some(NameClass::ApiKey)),
+            ("client-key-data", Some(NameClass::ApiKey)),
             ("Authorization", Some(NameClass::Authorization)),
             ("key", None),
             ("public_key", None),
