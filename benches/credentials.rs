@@ -77,7 +77,11 @@ fn prose(size: usize) -> String {
     let mut s = String::with_capacity(size + 64);
     while s.len() < size {
         s.push_str(g.pick(WORDS));
-        s.push(if g.next().is_multiple_of(12) { '\n' } else { ' ' });
+        s.push(if g.next().is_multiple_of(12) {
+            '\n'
+        } else {
+            ' '
+        });
     }
     s
 }

@@ -1057,27 +1057,29 @@ fn markdown_checklist_snapshot() {
     );
 }
 
+/// Type, line, JSON pointer and target of one location.
+type Seen = (String, Option<u32>, Option<String>, Option<String>);
+
 #[test]
 fn netrc_docker_kubeconfig_and_service_account_files() {
     let opts = mcpsweep::credentials::Options::at(CONTAINED_AT).unwrap();
-    let types =
-        |name: &str, bytes: &[u8]| -> Vec<(String, Option<u32>, Option<String>, Option<String>)> {
-            let r = mcpsweep::credentials::collect_bytes(name, bytes, &opts);
-            assert!(r.errors.is_empty(), "{:?}", r.errors);
-            r.credentials
-                .iter()
-                .flat_map(|c| {
-                    c.locations.iter().map(|l| {
-                        (
-                            c.kind.clone(),
-                            l.line,
-                            l.json_pointer.clone(),
-                            l.target.clone(),
-                        )
-                    })
+    let types = |name: &str, bytes: &[u8]| -> Vec<Seen> {
+        let r = mcpsweep::credentials::collect_bytes(name, bytes, &opts);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.credentials
+            .iter()
+            .flat_map(|c| {
+                c.locations.iter().map(|l| {
+                    (
+                        c.kind.clone(),
+                        l.line,
+                        l.json_pointer.clone(),
+                        l.target.clone(),
+                    )
                 })
-                .collect()
-        };
+            })
+            .collect()
+    };
     let netrc = format!(
         "machine api.corp.internal\n  login deploy\n  password Zt8#kQ2vLp9w\nmachine github.com login x password {GHP}\n"
     );
