@@ -16,7 +16,7 @@ pub fn to_markdown(report: &CredentialReport) -> String {
     );
     let _ = writeln!(
         out,
-        "{} credentials in {} places{}; {} files read, {} skipped, {} unreadable.\n",
+        "{} credentials in {} places{}. Files read: {}, skipped: {}, unreadable: {}.\n",
         s.credentials,
         s.locations,
         if s.test_credentials > 0 {

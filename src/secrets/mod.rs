@@ -269,6 +269,10 @@ fn scan(text: &str) -> Found {
     pem_hits(text, &mut found);
     url_hits(text, &mut found);
     authorization_hits(text, &mut found);
+    // Twilio SIDs are identifiers, whatever name they are assigned to.
+    for (sid, _) in twilio_sids(text) {
+        found.rejected.push(sid);
+    }
     assignment_hits(text, &mut found);
     pair_text(text, &mut found);
     found
@@ -409,7 +413,7 @@ fn pem_hits(text: &str, found: &mut Found) {
         };
         let body_start = from + label_end + 5;
         let footer = format!("-----END {label}-----");
-        let window = &text[body_start..text.len().min(body_start + 65536)];
+        let window = &text[body_start..ceil(text, (body_start + 65536).min(text.len()))];
         let Some(body_len) = window.find(&footer) else {
             continue;
         };
@@ -523,7 +527,10 @@ fn url_password_plausible(p: &str) -> bool {
         "p@ssw0rd",
         "passw0rd",
     ];
+    // A second `:` belongs to something else (`cvs://:pserver:anoncvs@host`): a URL's
+    // password has its colons percent-encoded.
     p.chars().count() >= 4
+        && !p.contains(':')
         && !DOC.contains(&p.to_ascii_lowercase().as_str())
         && !names::is_reference(p)
         && !p.starts_with('*')
@@ -781,21 +788,12 @@ fn pair_text(text: &str, found: &mut Found) {
         .filter(|h| h.kind.id.starts_with("aws_") && h.kind.id.ends_with("key_id"))
         .map(|h| (h.start, "aws_secret_access_key", &c.aws_secret))
         .collect();
-    if text.contains("AC") || text.contains("SK") {
-        for caps in c.twilio_sid.captures_iter(text) {
-            let (Some(m), Some(k)) = (caps.get(0), caps.name("kind")) else {
-                continue;
-            };
-            if bordered(text, &m.range()) {
-                continue;
-            }
-            found.rejected.push(m.range()); // the SID itself is an identifier
-            anchors.push(if k.as_str() == "AC" {
-                (m.start(), "twilio_auth_token", &c.hex32)
-            } else {
-                (m.start(), "twilio_api_key_secret", &c.alnum32)
-            });
-        }
+    for (sid, account) in twilio_sids(text) {
+        anchors.push(if account {
+            (sid.start, "twilio_auth_token", &c.hex32)
+        } else {
+            (sid.start, "twilio_api_key_secret", &c.alnum32)
+        });
     }
     for (at, id, re) in anchors {
         let k = kind(id);
@@ -812,6 +810,21 @@ fn pair_text(text: &str, found: &mut Found) {
             found.add(Hit::new(k, Secret::new(m.as_str()), r));
         }
     }
+}
+
+/// Twilio account (`AC...`, true) and API key (`SK...`, false) SIDs in the text.
+fn twilio_sids(text: &str) -> Vec<(Range<usize>, bool)> {
+    if !text.contains("AC") && !text.contains("SK") {
+        return Vec::new();
+    }
+    COMPILED
+        .twilio_sid
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let (m, k) = (caps.get(0)?, caps.name("kind")?);
+            (!bordered(text, &m.range())).then(|| (m.range(), k.as_str() == "AC"))
+        })
+        .collect()
 }
 
 /// Pairs across the fields of one object: a secret-shaped value in a field next to a key id.

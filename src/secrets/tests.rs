@@ -374,6 +374,15 @@ fn aws_and_twilio_secrets_are_found_next_to_their_ids() {
     let sha = g.s(40, HEX);
     assert_eq!(scan_text(&format!("{id} fixed in {sha}")).len(), 1);
 
+    let sk = format!("SK{}", g.s(32, HEX));
+    let api_secret = g.s(32, ALNUM);
+    let hits = scan_text(&format!(
+        "TWILIO_API_KEY={sk}\nTWILIO_API_SECRET={api_secret}\n"
+    ));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].kind.id, "twilio_api_key_secret");
+    assert_eq!(hits[0].secret.expose(), api_secret);
+
     let sid = format!("AC{}", g.s(32, HEX));
     let token = g.s(32, HEX);
     let hits = scan_text(&format!("account {sid} token {token}"));
@@ -535,6 +544,25 @@ fn pem_private_keys_in_every_form() {
         &format!("-----BEGIN CERTIFICATE-----\n{b}-----END CERTIFICATE-----"),
     ] {
         assert!(scan_text(doc).is_empty(), "{doc}");
+    }
+}
+
+#[test]
+fn unicode_around_and_inside_candidates_never_splits_a_character() {
+    // Every detector slices text near its hits; none may cut a multi-byte character.
+    let tail = "é日本語".repeat(40_000);
+    for head in [
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "password = ",
+        "postgres://u:",
+        "Authorization: Bearer ",
+        "AKIAABCDEFGHJKLMNOPQ ",
+        "AC0123456789abcdef0123456789abcdef ",
+    ] {
+        let text = format!("{head}{tail}");
+        assert!(scan_text(&text).is_empty(), "{head}");
+        let text = format!("{tail}{head}{tail}");
+        let _ = scan_text(&text);
     }
 }
 
