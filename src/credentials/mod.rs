@@ -15,7 +15,7 @@
 //! let report = collect_bytes(".env", env, &opts);
 //! let c = &report.credentials[0];
 //! assert_eq!((c.kind.as_str(), c.service.as_str()), ("slack_bot_token", "Slack"));
-//! assert_eq!(c.preview.as_deref(), Some("xoxb-…Hh3"));
+//! assert_eq!(c.preview.as_deref(), Some("xoxb-…6Hh3"));
 //! assert_eq!(c.deadline, "2026-03-02T10:03:30Z");
 //! assert_eq!(c.locations[0].line, Some(1));
 //! # Ok::<(), mcpsweep::Error>(())
