@@ -19,6 +19,7 @@
 //! ```
 
 pub mod atomic;
+pub mod credentials;
 pub mod detect;
 pub mod document;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod normalize;
 pub mod purge;
 pub mod rules;
 pub mod scan;
+pub mod secrets;
 pub mod sink;
 pub mod source;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod credentials;
 mod evidence;
 mod manifest;
 mod purge;
@@ -46,6 +47,9 @@ enum Command {
     /// tool poisoning).
     #[command(subcommand)]
     Manifest(manifest::ManifestCommand),
+    /// List every credential in MCP client configs, .env files, session logs and documents,
+    /// with where it was found and how to rotate it.
+    Credentials(credentials::CredentialsArgs),
 }
 
 pub fn run() -> i32 {
@@ -71,6 +75,7 @@ pub fn run() -> i32 {
         Command::Verify(args) => purge::run_verify(args),
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Credentials(args) => credentials::run(args),
     };
     match result {
         Ok(code) => code,
