@@ -14,6 +14,7 @@ use crate::document::Limits;
 use crate::error::ExtractError;
 
 // Store formats (one module each) are declared here.
+pub mod sqlite;
 
 /// The kinds of memory store mcpsweep understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -161,7 +162,15 @@ pub trait StoreFormat: Sync {
 }
 
 /// Every store format this build implements; add new ones here.
-static FORMATS: &[&dyn StoreFormat] = &[];
+static FORMATS: &[&dyn StoreFormat] = &[
+    &sqlite::CHROMA,
+    &sqlite::MEM0_HISTORY,
+    &sqlite::MEM0_QDRANT,
+    &sqlite::LANGCHAIN_CHAT,
+    &sqlite::LANGGRAPH_STORE,
+    &sqlite::LANGGRAPH_CHECKPOINTS,
+    &sqlite::GENERIC,
+];
 
 /// The implementation for a kind, when this build has one.
 pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
@@ -170,7 +179,10 @@ pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
 
 /// Recognises a memory store from its name and first bytes. Ordinary documents return `None`
 /// and are scanned as documents.
-pub fn detect(_path: &Path, _head: &[u8]) -> Option<StoreKind> {
+pub fn detect(path: &Path, head: &[u8]) -> Option<StoreKind> {
+    if head.starts_with(sqlite::HEADER) {
+        return Some(sqlite::detect_kind(path));
+    }
     None
 }
 
