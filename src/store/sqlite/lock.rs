@@ -73,6 +73,11 @@ pub(crate) fn lock_file_held(lock: &Path) -> Option<String> {
         .map(|pid| format!("process {pid} holds a lock on {}", lock.display()))
 }
 
+/// Whether another process has the database open in WAL mode (holds a lock in its `-shm`).
+pub(crate) fn wal_index_held(shm: &Path) -> bool {
+    posix_lock_holder(shm, SHM_LOCKS, SHM_LOCK_RANGE).is_some()
+}
+
 fn wal_mode(db: &Path) -> bool {
     use std::io::Read;
     let mut header = [0u8; 20];

@@ -292,11 +292,15 @@ pub(crate) struct ReadDb {
 
 /// Opens a store for reading without changing it, and sees the content of its `-wal`.
 ///
-/// SQLite needs a `-shm` file to read a WAL: a read-only open creates one (and an empty
-/// `-wal`) when they are missing, and cannot roll back a hot journal. So:
-/// - WAL content and its `-shm` present (the application may be running): read in place;
-/// - WAL content without `-shm`, or a `-journal` (crash leftovers): read a private copy of
-///   the database and that sidecar, where SQLite applies or rolls them back;
+/// A read-only SQLite connection still writes beside the database: it creates `-wal` and
+/// `-shm` when they are missing, rebuilds or marks the `-shm` index, and cannot roll back a
+/// hot journal. So:
+/// - another process holds the WAL index (the application is running): read in place, as
+///   one more reader (SQLite's locking keeps the read consistent; like every reader it
+///   updates its read mark in `-shm`, never the database or `-wal`);
+/// - WAL content or a `-journal` and nobody holding them (a stopped or crashed
+///   application, copied evidence): read a private copy of the database and that sidecar,
+///   where SQLite applies or rolls them back (this copies the database once);
 /// - a WAL-mode database without WAL content: open it immutable (no sidecar created);
 /// - otherwise a plain read-only open.
 pub(crate) fn open_read(path: &Path) -> Result<ReadDb, ExtractError> {
@@ -304,13 +308,12 @@ pub(crate) fn open_read(path: &Path) -> Result<ReadDb, ExtractError> {
     let wal = sidecar(path, "-wal");
     let shm = sidecar(path, "-shm");
     let journal = sidecar(path, "-journal");
-    let wal_content = file_len(&wal) > 0;
     let (conn, snapshot) = if file_len(&journal) > 0 {
         snapshot_open(path, &journal, "-journal")?
-    } else if wal_content && !shm.exists() {
-        snapshot_open(path, &wal, "-wal")?
-    } else if wal_content {
+    } else if shm.exists() && lock::wal_index_held(&shm) {
         (open_ro(path, false)?, None)
+    } else if file_len(&wal) > 0 {
+        snapshot_open(path, &wal, "-wal")?
     } else {
         let wal_mode = header[18] == 2 || header[19] == 2;
         (open_ro(path, wal_mode)?, None)
