@@ -60,7 +60,9 @@ fn sidecars_and_db(db: &Path) -> Vec<PathBuf> {
 fn raw_hits(db: &Path) -> Vec<(PathBuf, String)> {
     let mut hits = Vec::new();
     for p in sidecars_and_db(db) {
-        let Ok(bytes) = std::fs::read(&p) else { continue };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
         for m in MARKERS {
             if memchr::memmem::find(&bytes, m).is_some() {
                 hits.push((p.clone(), String::from_utf8_lossy(m).into_owned()));
@@ -90,7 +92,8 @@ fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
 
 fn integrity(db: &Path) -> String {
     let c = Connection::open(db).unwrap();
-    c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
 }
 
 /// Every row of every ordinary table, with its rowid, except `skip`.
@@ -167,19 +170,34 @@ fn purge_cycle(
     let with_poison: Vec<&str> = before
         .entries
         .iter()
-        .filter(|e| e.fields.iter().any(|x| x.text.contains("attacker@example.com")))
+        .filter(|e| {
+            e.fields
+                .iter()
+                .any(|x| x.text.contains("attacker@example.com"))
+        })
         .map(|e| e.id.as_str())
         .collect();
     assert_eq!(with_poison, poisoned);
     let entry = before.entries.iter().find(|e| e.id == target).unwrap();
-    assert!(entry.fields.iter().any(|x| x.text == POISON), "{:?}", entry.fields);
-    assert!(!raw_hits(db).is_empty(), "the sample must hold the poison before the purge");
+    assert!(
+        entry.fields.iter().any(|x| x.text == POISON),
+        "{:?}",
+        entry.fields
+    );
+    assert!(
+        !raw_hits(db).is_empty(),
+        "the sample must hold the poison before the purge"
+    );
 
     let plan = f.plan_removal(db, &ids(&[target])).unwrap();
     assert_eq!(plan.len(), 1);
     assert_eq!(plan[0].entry_id, target);
     assert_eq!(plan[0].sha256, entry.sha256);
-    assert_eq!(file_hashes(dir), files_before, "reading and planning changed the store");
+    assert_eq!(
+        file_hashes(dir),
+        files_before,
+        "reading and planning changed the store"
+    );
     let tables_before = dump(db, dump_skip);
 
     assert_eq!(f.in_use(db), None);
@@ -195,7 +213,12 @@ fn purge_cycle(
     assert!(tmp_left.is_empty(), "{tmp_left:?}");
     let after = read(kind, db);
     assert!(after.warnings.is_empty(), "{:?}", after.warnings);
-    let expected: Vec<_> = before.entries.iter().filter(|e| e.id != target).cloned().collect();
+    let expected: Vec<_> = before
+        .entries
+        .iter()
+        .filter(|e| e.id != target)
+        .cloned()
+        .collect();
     assert_eq!(after.entries, expected);
 
     f.reinsert(db, &plan).unwrap();
@@ -221,7 +244,9 @@ fn chroma_purge_removes_metadata_fulltext_and_queue_copies() {
     // Trigrams of the poison that only its full-text index entry holds.
     let trigrams: &[&[u8]] = &[b"r@e", b"@ex", b"~/."];
     let bytes = std::fs::read(&db).unwrap();
-    assert!(trigrams.iter().all(|t| memchr::memmem::find(&bytes, t).is_some()));
+    assert!(trigrams
+        .iter()
+        .all(|t| memchr::memmem::find(&bytes, t).is_some()));
 
     let plan = purge_cycle(
         StoreKind::Chroma,
@@ -229,7 +254,10 @@ fn chroma_purge_removes_metadata_fulltext_and_queue_copies() {
         "chroma:agent_memory/mem-003",
         &["chroma:agent_memory/mem-003"],
         // The full-text index is merged by the purge: same documents, new segment layout.
-        &["embedding_fulltext_search_data", "embedding_fulltext_search_idx"],
+        &[
+            "embedding_fulltext_search_data",
+            "embedding_fulltext_search_idx",
+        ],
     );
     assert_eq!(
         row_tables(&plan[0]),
@@ -253,7 +281,10 @@ fn chroma_purge_removes_metadata_fulltext_and_queue_copies() {
     assert_eq!(hits, vec![3], "the reinserted document is searchable again");
     c.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES('integrity-check')", [])
         .unwrap();
-    assert!(!format_for(StoreKind::Chroma).unwrap().after_purge_notes(&db).is_empty());
+    assert!(!format_for(StoreKind::Chroma)
+        .unwrap()
+        .after_purge_notes(&db)
+        .is_empty());
 }
 
 #[test]
@@ -267,13 +298,22 @@ fn chroma_fulltext_index_keeps_no_trigram_of_a_purged_document() {
     f.apply_removal(&db, &plan).unwrap();
     let bytes = std::fs::read(&db).unwrap();
     for t in [&b"r@e"[..], b"@ex", b"~/."] {
-        assert_eq!(memchr::memmem::find(&bytes, t), None, "{}", String::from_utf8_lossy(t));
+        assert_eq!(
+            memchr::memmem::find(&bytes, t),
+            None,
+            "{}",
+            String::from_utf8_lossy(t)
+        );
     }
     let c = Connection::open(&db).unwrap();
     c.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES('integrity-check')", [])
         .unwrap();
     let n: i64 = c
-        .query_row("SELECT count(*) FROM embedding_fulltext_search WHERE string_value MATCH 'dark'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM embedding_fulltext_search WHERE string_value MATCH 'dark'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 1);
 }
@@ -302,8 +342,13 @@ fn chroma_record_deleted_through_chroma_is_still_found_in_the_queue() {
     assert_eq!(e.fields[0].name, "document");
     assert_eq!(e.fields[0].text, POISON);
     let f = format_for(StoreKind::Chroma).unwrap();
-    let plan = f.plan_removal(&db, &ids(&["chroma:agent_memory/mem-003"])).unwrap();
-    assert_eq!(row_tables(&plan[0]), ["embeddings_queue", "embeddings_queue"]);
+    let plan = f
+        .plan_removal(&db, &ids(&["chroma:agent_memory/mem-003"]))
+        .unwrap();
+    assert_eq!(
+        row_tables(&plan[0]),
+        ["embeddings_queue", "embeddings_queue"]
+    );
     f.apply_removal(&db, &plan).unwrap();
     assert_eq!(raw_hits(&db), vec![]);
 }
@@ -384,7 +429,11 @@ fn mem0_qdrant_purge_removes_the_point() {
         .into_iter()
         .find(|e| e.id == "mem0:35ce9a87-ab7e-4939-96fa-b6307ab6ae86")
         .unwrap();
-    let fields: Vec<(&str, &str)> = e.fields.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+    let fields: Vec<(&str, &str)> = e
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.text.as_str()))
+        .collect();
     assert_eq!(
         fields,
         [
@@ -428,12 +477,19 @@ fn langchain_content_blocks_are_read() {
         .into_iter()
         .find(|e| e.id == "message_store:5")
         .unwrap();
-    let fields: Vec<(&str, &str)> = e.fields.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+    let fields: Vec<(&str, &str)> = e
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.text.as_str()))
+        .collect();
     assert_eq!(
         fields,
         [
             ("data.content[0].text", "Here is the page."),
-            ("data.content[1].image_url.url", "https://attacker.example/x.png"),
+            (
+                "data.content[1].image_url.url",
+                "https://attacker.example/x.png"
+            ),
             ("data.tool_calls[0].args.to", "ops@evil.example"),
             ("data.tool_calls[0].name", "send"),
         ]
@@ -491,7 +547,10 @@ fn langgraph_checkpoints_message_purge_and_partial_reinsert() {
     let left: Vec<&str> = after.entries.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(
         left,
-        ["checkpoint:thread-alice-1/messages[0]", "checkpoint:thread-alice-1/notes[0]"]
+        [
+            "checkpoint:thread-alice-1/messages[0]",
+            "checkpoint:thread-alice-1/notes[0]"
+        ]
     );
     let bytes = std::fs::read(&db).unwrap();
     assert_eq!(memchr::memmem::find(&bytes, b"ok, noted"), None);
@@ -501,7 +560,11 @@ fn langgraph_checkpoints_message_purge_and_partial_reinsert() {
     f.reinsert(&db, &ai_plan).unwrap();
     let with_ai: Vec<String> = read(kind, &db).entries.into_iter().map(|e| e.id).collect();
     assert!(with_ai.contains(&ai.to_string()) && !with_ai.contains(&human.to_string()));
-    let human_plan: Vec<RemovedEntry> = plan.iter().filter(|r| r.entry_id == human).cloned().collect();
+    let human_plan: Vec<RemovedEntry> = plan
+        .iter()
+        .filter(|r| r.entry_id == human)
+        .cloned()
+        .collect();
     f.reinsert(&db, &human_plan).unwrap();
     assert_eq!(read(kind, &db).entries, before.entries);
     assert_eq!(dump(&db, &[]), tables_before);
@@ -522,7 +585,11 @@ fn stale_plan_is_refused() {
     .unwrap();
     drop(c);
     let err = f.apply_removal(&db, &plan).unwrap_err();
-    assert!(err.to_string().contains("changed since the removal was planned"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("changed since the removal was planned"),
+        "{err}"
+    );
     assert!(read(StoreKind::LanggraphStore, &db)
         .entries
         .iter()
@@ -536,7 +603,10 @@ fn unknown_ids_are_an_error() {
         .unwrap()
         .plan_removal(&db, &ids(&["message_store:99"]))
         .unwrap_err();
-    assert_eq!(err.to_string(), "no such entry in the store: message_store:99");
+    assert_eq!(
+        err.to_string(),
+        "no such entry in the store: message_store:99"
+    );
 }
 
 #[test]
@@ -545,10 +615,19 @@ fn detection_by_schema() {
     for (rel, kind) in [
         ("chroma/chroma.sqlite3", StoreKind::Chroma),
         ("mem0/history.db", StoreKind::Mem0History),
-        ("mem0/qdrant/collection/mem0/storage.sqlite", StoreKind::Mem0Qdrant),
-        ("langchain-sqlchatmessagehistory.sqlite", StoreKind::LangchainChat),
+        (
+            "mem0/qdrant/collection/mem0/storage.sqlite",
+            StoreKind::Mem0Qdrant,
+        ),
+        (
+            "langchain-sqlchatmessagehistory.sqlite",
+            StoreKind::LangchainChat,
+        ),
         ("langgraph-store.sqlite", StoreKind::LanggraphStore),
-        ("langgraph-checkpoints.sqlite", StoreKind::LanggraphCheckpoints),
+        (
+            "langgraph-checkpoints.sqlite",
+            StoreKind::LanggraphCheckpoints,
+        ),
     ] {
         assert_eq!(detect(&s.join(rel)), Some(kind), "{rel}");
     }
@@ -569,17 +648,43 @@ fn adhoc_db(path: &Path) {
     )
     .unwrap();
     for i in 0..5 {
-        c.execute("INSERT INTO notes VALUES (?1, ?2)", rusqlite::params![format!("note {i}"), 0.1 * i as f64])
-            .unwrap();
+        c.execute(
+            "INSERT INTO notes VALUES (?1, ?2)",
+            rusqlite::params![format!("note {i}"), 0.1 * i as f64],
+        )
+        .unwrap();
     }
-    c.execute("INSERT INTO notes VALUES (?1, NULL)", [POISON]).unwrap();
-    c.execute("INSERT INTO notes VALUES ('last note', 1.5)", []).unwrap();
-    c.execute("INSERT INTO kv VALUES ('a/b', ?1, 1)", [b"plain text in a blob".to_vec()]).unwrap();
-    c.execute("INSERT INTO kv VALUES ('bin', ?1, 2)", [vec![0u8, 1, 2, 3, 255, 254]]).unwrap();
-    c.execute("INSERT INTO kv VALUES ('bad', ?1, 3)", [POISON.as_bytes().to_vec()]).unwrap();
-    c.execute("INSERT INTO pairs VALUES ('x', 1, 'fine'), ('x', 2, ?1)", [POISON]).unwrap();
-    c.execute("INSERT INTO ft(rowid, body) VALUES (7, 'searchable words'), (8, ?1)", [POISON]).unwrap();
-    c.execute("INSERT INTO numbers VALUES (1), (2)", []).unwrap();
+    c.execute("INSERT INTO notes VALUES (?1, NULL)", [POISON])
+        .unwrap();
+    c.execute("INSERT INTO notes VALUES ('last note', 1.5)", [])
+        .unwrap();
+    c.execute(
+        "INSERT INTO kv VALUES ('a/b', ?1, 1)",
+        [b"plain text in a blob".to_vec()],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO kv VALUES ('bin', ?1, 2)",
+        [vec![0u8, 1, 2, 3, 255, 254]],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO kv VALUES ('bad', ?1, 3)",
+        [POISON.as_bytes().to_vec()],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO pairs VALUES ('x', 1, 'fine'), ('x', 2, ?1)",
+        [POISON],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO ft(rowid, body) VALUES (7, 'searchable words'), (8, ?1)",
+        [POISON],
+    )
+    .unwrap();
+    c.execute("INSERT INTO numbers VALUES (1), (2)", [])
+        .unwrap();
 }
 
 #[test]
@@ -596,7 +701,10 @@ fn generic_mode_reads_every_text_and_text_like_blob() {
         .map(|e| {
             (
                 e.id.clone(),
-                e.fields.iter().map(|f| (f.name.clone(), f.text.clone())).collect(),
+                e.fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.text.clone()))
+                    .collect(),
             )
         })
         .collect();
@@ -607,7 +715,10 @@ fn generic_mode_reads_every_text_and_text_like_blob() {
         vec![
             ("ft:7".into(), vec![f("body", "searchable words")]),
             ("ft:8".into(), vec![f("body", &p)]),
-            ("kv:a%2Fb".into(), vec![f("k", "a/b"), f("v", "plain text in a blob")]),
+            (
+                "kv:a%2Fb".into(),
+                vec![f("k", "a/b"), f("v", "plain text in a blob")]
+            ),
             ("kv:bad".into(), vec![f("k", "bad"), f("v", &p)]),
             ("kv:bin".into(), vec![f("k", "bin")]),
             ("notes:6".into(), vec![f("body", &p)]),
@@ -615,7 +726,14 @@ fn generic_mode_reads_every_text_and_text_like_blob() {
             ("pairs:x/2".into(), vec![f("a", "x"), f("note", &p)]),
         ]
     );
-    assert_eq!(contents.entries.iter().filter(|e| e.id.starts_with("notes:")).count(), 7);
+    assert_eq!(
+        contents
+            .entries
+            .iter()
+            .filter(|e| e.id.starts_with("notes:"))
+            .count(),
+        7
+    );
 }
 
 #[test]
@@ -659,7 +777,8 @@ fn wal_only(dir: &Path) -> (PathBuf, Connection) {
     )
     .unwrap();
     c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
-    c.execute("INSERT INTO t(body) VALUES (?1)", [POISON]).unwrap();
+    c.execute("INSERT INTO t(body) VALUES (?1)", [POISON])
+        .unwrap();
     let main = std::fs::read(&db).unwrap();
     assert_eq!(memchr::memmem::find(&main, b"attacker@example.com"), None);
     let wal = std::fs::read(store::sqlite::sidecar_paths(&db)[0].clone()).unwrap();
@@ -698,7 +817,11 @@ fn wal_left_without_its_shm_is_read_from_a_private_copy() {
     let contents = read(StoreKind::Sqlite, &copy);
     assert_eq!(contents.entries.len(), 1);
     assert_eq!(contents.entries[0].fields[0].text, POISON);
-    assert_eq!(file_hashes(evidence.path()), files, "no -shm created, nothing changed");
+    assert_eq!(
+        file_hashes(evidence.path()),
+        files,
+        "no -shm created, nothing changed"
+    );
 }
 
 /// A second thread, copied from the first: its rows land in the WAL.
@@ -713,15 +836,22 @@ fn langgraph_thread_only_in_the_wal_is_read_and_purged() {
     let (_dir, db) = copy_sample("langgraph-checkpoints.sqlite");
     // LangGraph stopped without a checkpoint: the new thread is only in -wal (and -shm).
     let c = Connection::open(&db).unwrap();
-    c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-        .unwrap();
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .unwrap();
     c.execute_batch(&format!("PRAGMA wal_autocheckpoint=0; {COPY_THREAD}"))
         .unwrap();
     drop(c);
     let wal = &store::sqlite::sidecar_paths(&db)[0];
     assert!(std::fs::metadata(wal).unwrap().len() > 0);
     let f = format_for(StoreKind::LanggraphCheckpoints).unwrap();
-    assert_eq!(f.in_use(&db), None, "a WAL nobody holds is not a running application");
+    assert_eq!(
+        f.in_use(&db),
+        None,
+        "a WAL nobody holds is not a running application"
+    );
     let contents = read(StoreKind::LanggraphCheckpoints, &db);
     let poisoned: Vec<&str> = contents
         .entries
@@ -731,7 +861,10 @@ fn langgraph_thread_only_in_the_wal_is_read_and_purged() {
         .collect();
     assert_eq!(
         poisoned,
-        ["checkpoint:thread-alice-1/notes[0]", "checkpoint:thread-wal/notes[0]"]
+        [
+            "checkpoint:thread-alice-1/notes[0]",
+            "checkpoint:thread-wal/notes[0]"
+        ]
     );
     let plan = f.plan_removal(&db, &ids(&poisoned)).unwrap();
     f.apply_removal(&db, &plan).unwrap();
@@ -750,7 +883,9 @@ fn chroma_held_by_a_writer_is_refused() {
     let (_dir, root) = copy_sample("chroma");
     let db = root.join("chroma.sqlite3");
     let f = format_for(StoreKind::Chroma).unwrap();
-    let plan = f.plan_removal(&db, &ids(&["chroma:agent_memory/mem-003"])).unwrap();
+    let plan = f
+        .plan_removal(&db, &ids(&["chroma:agent_memory/mem-003"]))
+        .unwrap();
     let holder = Connection::open(&db).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let why = f.in_use(&db).expect("a held write lock is in use");
@@ -772,7 +907,11 @@ fn qdrant_with_its_lock_file_held_is_refused() {
     std::fs::write(&lock, "tmp lock file").unwrap();
     let db = root.join("qdrant/collection/mem0/storage.sqlite");
     let f = format_for(StoreKind::Mem0Qdrant).unwrap();
-    assert_eq!(f.in_use(&db), None, "an unlocked lock file is a stopped client");
+    assert_eq!(
+        f.in_use(&db),
+        None,
+        "an unlocked lock file is a stopped client"
+    );
     let held = std::fs::File::open(&lock).unwrap();
     held.lock().unwrap();
     let why = f.in_use(&db).expect("locked");
@@ -780,7 +919,10 @@ fn qdrant_with_its_lock_file_held_is_refused() {
     let plan = f
         .plan_removal(&db, &ids(&["mem0:094ab8d3-eedb-4b07-a870-e6cc4b89409a"]))
         .unwrap();
-    assert!(matches!(f.apply_removal(&db, &plan), Err(StoreError::InUse(_))));
+    assert!(matches!(
+        f.apply_removal(&db, &plan),
+        Err(StoreError::InUse(_))
+    ));
     held.unlock().unwrap();
     assert_eq!(f.in_use(&db), None);
 }
@@ -793,10 +935,15 @@ const HOLD_ENV: &str = "MCPSWEEP_TEST_HOLD_DB";
 #[test]
 #[ignore = "helper process for wal_store_open_in_another_process_is_read_in_place_and_refused"]
 fn hold_database_open() {
-    let Ok(path) = std::env::var(HOLD_ENV) else { return };
+    let Ok(path) = std::env::var(HOLD_ENV) else {
+        return;
+    };
     let c = Connection::open(path).unwrap();
-    let _: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).unwrap();
-    c.execute_batch(&format!("PRAGMA wal_autocheckpoint=0; {COPY_THREAD}")).unwrap();
+    let _: String = c
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .unwrap();
+    c.execute_batch(&format!("PRAGMA wal_autocheckpoint=0; {COPY_THREAD}"))
+        .unwrap();
     // libtest prints "test hold_database_open ... " before this on the same line.
     println!("holder-ready");
     std::io::stdout().flush().unwrap();
@@ -808,7 +955,13 @@ fn hold_database_open() {
 fn wal_store_open_in_another_process_is_read_in_place_and_refused() {
     let (_dir, db) = copy_sample("langgraph-checkpoints.sqlite");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "hold_database_open", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "hold_database_open",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(HOLD_ENV, &db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -830,15 +983,24 @@ fn wal_store_open_in_another_process_is_read_in_place_and_refused() {
     let wal_bytes = std::fs::read(&wal).unwrap();
     assert_eq!(memchr::memmem::find(&db_bytes, b"thread-wal"), None);
     let contents = read(kind, &db);
-    assert!(contents.entries.iter().any(|e| e.id == "checkpoint:thread-wal/notes[0]"));
+    assert!(contents
+        .entries
+        .iter()
+        .any(|e| e.id == "checkpoint:thread-wal/notes[0]"));
     assert_eq!(std::fs::read(&db).unwrap(), db_bytes);
     assert_eq!(std::fs::read(&wal).unwrap(), wal_bytes);
 
     let why = f.in_use(&db).expect("held by the helper");
     assert!(why.contains(&format!("process {}", child.id())), "{why}");
-    let targets = ids(&["checkpoint:thread-alice-1/notes[0]", "checkpoint:thread-wal/notes[0]"]);
+    let targets = ids(&[
+        "checkpoint:thread-alice-1/notes[0]",
+        "checkpoint:thread-wal/notes[0]",
+    ]);
     let plan = f.plan_removal(&db, &targets).unwrap();
-    assert!(matches!(f.apply_removal(&db, &plan), Err(StoreError::InUse(_))));
+    assert!(matches!(
+        f.apply_removal(&db, &plan),
+        Err(StoreError::InUse(_))
+    ));
     assert!(!raw_hits(&db).is_empty(), "nothing was removed");
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
@@ -856,8 +1018,16 @@ fn malformed_files_are_clear_errors() {
     let generic = format_for(StoreKind::Sqlite).unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.db", Vec::new(), "not a SQLite 3 database"),
-        ("text.db", b"hello, not a database at all".to_vec(), "not a SQLite 3 database"),
-        ("short.db", b"SQLite format 3\0\x10\x00".to_vec(), "truncated"),
+        (
+            "text.db",
+            b"hello, not a database at all".to_vec(),
+            "not a SQLite 3 database",
+        ),
+        (
+            "short.db",
+            b"SQLite format 3\0\x10\x00".to_vec(),
+            "truncated",
+        ),
     ];
     for (name, bytes, reason) in cases {
         let p = dir.path().join(name);
@@ -898,22 +1068,30 @@ fn damaged_pickles_and_msgpack_blobs_become_warnings() {
         .unwrap();
     let end = memchr::memmem::find(&point, b"attacker@example.com").unwrap() + 20;
     for cut in (0..point.len()).step_by(7) {
-        c.execute("UPDATE points SET point = ?1 WHERE rowid = ?2", rusqlite::params![&point[..cut], rowid])
-            .unwrap();
+        c.execute(
+            "UPDATE points SET point = ?1 WHERE rowid = ?2",
+            rusqlite::params![&point[..cut], rowid],
+        )
+        .unwrap();
         let contents = read(StoreKind::Mem0Qdrant, &db);
         assert_eq!(contents.entries.len(), 3);
         assert_eq!(contents.warnings.len(), 1, "cut {cut}");
-        let scanned = contents
-            .entries
-            .iter()
-            .any(|e| e.fields.iter().any(|f| f.text.contains("attacker@example.com")));
+        let scanned = contents.entries.iter().any(|e| {
+            e.fields
+                .iter()
+                .any(|f| f.text.contains("attacker@example.com"))
+        });
         assert_eq!(scanned, cut >= end, "cut {cut}");
     }
     // Checkpoint blobs cut short or flipped: warnings, no panic.
     let (_dir2, cdb) = copy_sample("langgraph-checkpoints.sqlite");
     let c = Connection::open(&cdb).unwrap();
     let blob: Vec<u8> = c
-        .query_row("SELECT checkpoint FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT checkpoint FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     for i in (0..blob.len()).step_by(11) {
         let mut bad = blob.clone();
@@ -927,3 +1105,75 @@ fn damaged_pickles_and_msgpack_blobs_become_warnings() {
         let _ = read(StoreKind::LanggraphCheckpoints, &cdb);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The real application reads the purged store.
+
+/// Chroma itself opens the purged copy: three records, the purged id gone from get, query
+/// (even by its own vector) and full-text search, and new records can be added. Needs
+/// Python with `chromadb` (set `MCPSWEEP_TEST_PYTHON` to that interpreter); skipped, with a
+/// note on stderr, when it is not installed.
+#[test]
+fn chroma_opens_the_purged_store() {
+    let python = std::env::var("MCPSWEEP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_chroma = Command::new(&python)
+        .args(["-c", "import chromadb"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_chroma {
+        eprintln!("skipped: {python} cannot import chromadb (pip install chromadb==1.5.9)");
+        return;
+    }
+    let (_dir, root) = copy_sample("chroma");
+    let db = root.join("chroma.sqlite3");
+    let original = samples().join("chroma/chroma.sqlite3");
+    let f = format_for(StoreKind::Chroma).unwrap();
+    let plan = f
+        .plan_removal(&db, &ids(&["chroma:agent_memory/mem-003"]))
+        .unwrap();
+    f.apply_removal(&db, &plan).unwrap();
+    let out = Command::new(&python)
+        .args(["-c", CHROMA_CHECK])
+        .arg(&root)
+        .arg(&original)
+        .env("ANONYMIZED_TELEMETRY", "False")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "count 3\n\
+         get []\n\
+         docs ['Alice uses 2FA', 'Billing service is written in Rust', 'User prefers dark mode']\n\
+         query [['mem-002', 'mem-004', 'mem-001']]\n\
+         fts attacker []\n\
+         fts dark ['mem-001']\n\
+         count after add 4"
+    );
+    assert_eq!(integrity(&db), "ok");
+}
+
+const CHROMA_CHECK: &str = r#"
+import sys, sqlite3, struct
+import chromadb
+path, original = sys.argv[1], sys.argv[2]
+blob = sqlite3.connect(original).execute(
+    "SELECT vector FROM embeddings_queue WHERE id = 'mem-003'").fetchone()[0]
+vector = list(struct.unpack("<%df" % (len(blob) // 4), blob))
+client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+col = client.get_collection("agent_memory", embedding_function=None)
+print("count", col.count())
+print("get", col.get(ids=["mem-003"])["ids"])
+print("docs", sorted(col.get()["documents"]))
+print("query", col.query(query_embeddings=[vector], n_results=3)["ids"])
+print("fts attacker", col.get(where_document={"$contains": "attacker"})["ids"])
+print("fts dark", col.get(where_document={"$contains": "dark"})["ids"])
+col.add(ids=["mem-005"], embeddings=[[0.1] * len(vector)], documents=["new doc"])
+print("count after add", col.count())
+"#;

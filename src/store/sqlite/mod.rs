@@ -237,7 +237,13 @@ impl<S: Schema> StoreFormat for SqliteFormat<S> {
         self.0.remove(&tx, removed)?;
         self.0.after_remove(&tx)?;
         tx.commit().map_err(write_err)?;
-        compact(conn, &path)
+        compact(conn, &path).map_err(|e| {
+            StoreError::Invalid(format!(
+                "the entries were removed, but compacting the file failed ({e}); their bytes \
+                 may remain in free pages: run `sqlite3 {} VACUUM` once nothing holds the store",
+                path.display()
+            ))
+        })
     }
 
     fn reinsert(&self, path: &Path, removed: &[RemovedEntry]) -> Result<(), StoreError> {
@@ -475,9 +481,7 @@ fn compact(conn: Connection, path: &Path) -> Result<(), StoreError> {
     if file_len(&sidecar(path, "-wal")) > 0 {
         let _ = fs::remove_file(&tmp);
         return Err(StoreError::Invalid(
-            "the write-ahead log could not be checkpointed; the entries are removed but the \
-             file was not compacted (run the purge again once nothing holds the store)"
-                .into(),
+            "the write-ahead log could not be checkpointed".into(),
         ));
     }
     let finish = || -> Result<(), StoreError> {

@@ -287,6 +287,14 @@ impl Cut {
 /// `[module, class, data, ...]`: their data is converted; other ext types and binary become
 /// null. Values from the `uuid` and `datetime` modules are not text anyone wrote.
 pub(crate) fn to_json(v: &rmpv::Value, depth: u32) -> serde_json::Value {
+    convert(v, depth, EXT_NESTING)
+}
+
+/// Ext values inside ext values are decoded this deep at most: each level decodes (and
+/// copies) its payload again, so unbounded nesting would cost blob size times depth.
+const EXT_NESTING: u32 = 4;
+
+fn convert(v: &rmpv::Value, depth: u32, ext_left: u32) -> serde_json::Value {
     use serde_json::Value as J;
     if depth == 0 {
         return J::Null;
@@ -305,9 +313,12 @@ pub(crate) fn to_json(v: &rmpv::Value, depth: u32) -> serde_json::Value {
         rmpv::Value::F64(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         rmpv::Value::String(s) => s.as_str().map_or(J::Null, |s| J::String(s.to_string())),
         rmpv::Value::Binary(_) => J::Null,
-        rmpv::Value::Array(items) => {
-            J::Array(items.iter().map(|i| to_json(i, depth - 1)).collect())
-        }
+        rmpv::Value::Array(items) => J::Array(
+            items
+                .iter()
+                .map(|i| convert(i, depth - 1, ext_left))
+                .collect(),
+        ),
         rmpv::Value::Map(pairs) => {
             let mut m = serde_json::Map::new();
             for (k, v) in pairs {
@@ -315,21 +326,23 @@ pub(crate) fn to_json(v: &rmpv::Value, depth: u32) -> serde_json::Value {
                     rmpv::Value::String(s) => s.as_str().unwrap_or("").to_string(),
                     other => other.to_string(),
                 };
-                m.insert(key, to_json(v, depth - 1));
+                m.insert(key, convert(v, depth - 1, ext_left));
             }
             J::Object(m)
         }
-        rmpv::Value::Ext(t, payload) if (0..=5).contains(t) => match decode(payload, depth) {
-            Some(rmpv::Value::Array(parts)) if parts.len() >= 3 => {
-                let module = parts[0].as_str().unwrap_or("");
-                if module == "uuid" || module == "datetime" {
-                    J::Null
-                } else {
-                    to_json(&parts[2], depth - 1)
+        rmpv::Value::Ext(t, payload) if (0..=5).contains(t) && ext_left > 0 => {
+            match decode(payload, depth) {
+                Some(rmpv::Value::Array(parts)) if parts.len() >= 3 => {
+                    let module = parts[0].as_str().unwrap_or("");
+                    if module == "uuid" || module == "datetime" {
+                        J::Null
+                    } else {
+                        convert(&parts[2], depth - 1, ext_left - 1)
+                    }
                 }
+                _ => J::Null,
             }
-            _ => J::Null,
-        },
+        }
         rmpv::Value::Ext(..) => J::Null,
     }
 }

@@ -85,6 +85,8 @@ impl Pickle {
     }
 
     /// Every string leaf under `id`, named by its path from `name`; at most `depth` deep.
+    /// Each object is expanded once: a pickle can reference one list from many places, and
+    /// walking every path of such a graph would take exponential time.
     pub(crate) fn strings(
         &self,
         id: usize,
@@ -92,14 +94,26 @@ impl Pickle {
         depth: u32,
         out: &mut Vec<(String, String)>,
     ) {
-        if depth == 0 {
+        let mut seen = std::collections::HashSet::new();
+        self.walk(id, name, depth, &mut seen, out);
+    }
+
+    fn walk(
+        &self,
+        id: usize,
+        name: &str,
+        depth: u32,
+        seen: &mut std::collections::HashSet<usize>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        if depth == 0 || !seen.insert(id) {
             return;
         }
         match self.get(id) {
             Obj::Str(s) => out.push((name.to_string(), s.clone())),
             Obj::List(items) | Obj::Tuple(items) | Obj::Set(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.strings(*item, &format!("{name}[{i}]"), depth - 1, out);
+                    self.walk(*item, &format!("{name}[{i}]"), depth - 1, seen, out);
                 }
             }
             Obj::Dict(pairs) => {
@@ -109,14 +123,12 @@ impl Pickle {
                         Obj::Int(i) => i.to_string(),
                         _ => "?".to_string(),
                     };
-                    self.strings(*v, &format!("{name}.{key}"), depth - 1, out);
+                    self.walk(*v, &format!("{name}.{key}"), depth - 1, seen, out);
                 }
             }
             Obj::Instance { .. } => {
                 if let Some(attrs) = self.attributes(id) {
-                    if attrs != id {
-                        self.strings(attrs, name, depth - 1, out);
-                    }
+                    self.walk(attrs, name, depth - 1, seen, out);
                 }
             }
             _ => {}
@@ -563,6 +575,20 @@ mod tests {
         let mut out = Vec::new();
         p.strings(p.root(), "x", 50, &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn shared_references_are_walked_once() {
+        // l0 = [l1, l1], l1 = [l2, l2], ... 60 levels deep, then a string: 2^60 paths.
+        let mut p = b"\x80\x04\x8c\x01s\x94".to_vec();
+        for i in 1..=60u8 {
+            p.extend_from_slice(&[b']', 0x94, b'(', b'h', i - 1, b'h', i - 1, b'e']);
+        }
+        p.push(b'.');
+        let pk = load(&p).unwrap();
+        let mut out = Vec::new();
+        pk.strings(pk.root(), "x", 200, &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
