@@ -33,6 +33,11 @@ struct Record {
     texts: Vec<(String, String)>,
 }
 
+/// Collection id → label.
+type Labels = BTreeMap<String, String>;
+/// (collection id, embedding id) → record.
+type Records = BTreeMap<(String, String), Record>;
+
 /// collection id → the label used in entry ids (its name, or `name@uuid` when two
 /// databases have a collection of the same name, or the uuid when the collection is gone).
 fn collection_labels(db: &Connection) -> rusqlite::Result<BTreeMap<String, String>> {
@@ -70,10 +75,7 @@ fn topic_collection(topic: &str) -> &str {
     topic.rsplit('/').next().unwrap_or(topic)
 }
 
-fn records(
-    db: &Connection,
-    warnings: &mut Vec<String>,
-) -> rusqlite::Result<(BTreeMap<String, String>, BTreeMap<(String, String), Record>)> {
+fn records(db: &Connection, warnings: &mut Vec<String>) -> rusqlite::Result<(Labels, Records)> {
     let labels = collection_labels(db)?;
     let segment_collection: BTreeMap<String, String> = db
         .prepare("SELECT id, collection FROM segments WHERE scope = 'METADATA'")?

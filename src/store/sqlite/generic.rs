@@ -115,6 +115,9 @@ fn tables(
     Ok((out, fts))
 }
 
+/// An entry, its table and where its row is.
+type Indexed = (Entry, String, RowKey);
+
 fn key_text(v: &SqlValue) -> String {
     match v {
         SqlValue::Null => "null".to_string(),
@@ -128,7 +131,7 @@ fn key_text(v: &SqlValue) -> String {
 fn index(
     db: &Connection,
     warnings: &mut Vec<String>,
-) -> rusqlite::Result<(Vec<(Entry, String, RowKey)>, Vec<String>)> {
+) -> rusqlite::Result<(Vec<Indexed>, Vec<String>)> {
     let (tables, fts) = tables(db, warnings)?;
     let mut out = Vec::new();
     for t in &tables {
@@ -237,8 +240,7 @@ impl Schema for Generic {
         ids: &BTreeSet<String>,
     ) -> Result<Vec<RemovedEntry>, StoreError> {
         let (all, _) = index(db, &mut Vec::new()).map_err(write_err)?;
-        let by_id: BTreeMap<&str, &(Entry, String, RowKey)> =
-            all.iter().map(|x| (x.0.id.as_str(), x)).collect();
+        let by_id: BTreeMap<&str, &Indexed> = all.iter().map(|x| (x.0.id.as_str(), x)).collect();
         unknown_ids(ids, |id| by_id.contains_key(id))?;
         let mut out = Vec::new();
         for id in ids {

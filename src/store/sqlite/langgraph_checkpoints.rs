@@ -93,17 +93,17 @@ impl Thread {
         n
     }
 
-    /// One channel's value at `buf[start..end]`.
+    /// One channel's value at `buf[value]`.
     fn visit(
         &mut self,
         source: usize,
         channel: &str,
         buf: &[u8],
-        start: usize,
-        end: usize,
+        value: std::ops::Range<usize>,
         holder: Holder<'_>,
         depth: u32,
     ) -> Result<(), String> {
+        let (start, end) = (value.start, value.end);
         if let Some(c) = msgpack::children(buf, start)?.filter(|c| c.kind == Kind::Array) {
             let path: Vec<String> = match &holder {
                 Holder::Pair { path, .. } => {
@@ -203,7 +203,7 @@ impl Thread {
                     index: i,
                     pair_start: pair.start,
                 };
-                self.visit(source, channel, buf, pair.value, pair.end, holder, depth)?;
+                self.visit(source, channel, buf, pair.value..pair.end, holder, depth)?;
             }
         }
         Ok(())
@@ -317,7 +317,7 @@ fn scan_thread(
             if channel == "__start__" && is_map {
                 t.visit_map(source, &blob, 0, &[], depth)
             } else {
-                t.visit(source, &channel, &blob, 0, blob.len(), Holder::Row, depth)
+                t.visit(source, &channel, &blob, 0..blob.len(), Holder::Row, depth)
             }
         })();
         if let Err(e) = walked {
@@ -463,20 +463,7 @@ impl Schema for LanggraphCheckpoints {
     }
 
     fn remove(&self, db: &Connection, removed: &[RemovedEntry]) -> Result<(), StoreError> {
-        let mut cuts: BTreeMap<(String, i64, String), BTreeMap<Vec<String>, Vec<Cut>>> =
-            BTreeMap::new();
-        let mut rows = Vec::new();
-        for r in removed {
-            let removal = Removal::from_entry(r)?;
-            rows.extend(removal.rows);
-            for c in removal.cuts {
-                cuts.entry((c.table.clone(), c.rowid, c.column.clone()))
-                    .or_default()
-                    .entry(c.path.clone())
-                    .or_default()
-                    .push(c);
-            }
-        }
+        let (rows, cuts) = group(removed)?;
         for ((table, rowid, column), by_path) in cuts {
             let mut blob = load_blob(db, &table, rowid, &column)?;
             for (path, cs) in by_path {
@@ -494,20 +481,7 @@ impl Schema for LanggraphCheckpoints {
     }
 
     fn put_back(&self, db: &Connection, removed: &[RemovedEntry]) -> Result<(), StoreError> {
-        let mut cuts: BTreeMap<(String, i64, String), BTreeMap<Vec<String>, Vec<Cut>>> =
-            BTreeMap::new();
-        let mut rows = Vec::new();
-        for r in removed {
-            let removal = Removal::from_entry(r)?;
-            rows.extend(removal.rows);
-            for c in removal.cuts {
-                cuts.entry((c.table.clone(), c.rowid, c.column.clone()))
-                    .or_default()
-                    .entry(c.path.clone())
-                    .or_default()
-                    .push(c);
-            }
-        }
+        let (rows, cuts) = group(removed)?;
         for row in rows.iter().rev() {
             insert_row(db, row)?;
         }
@@ -547,6 +521,28 @@ impl Schema for LanggraphCheckpoints {
                 .to_string(),
         ]
     }
+}
+
+/// Cuts by blob (table, rowid, column), then by container path.
+type CutsByBlob = BTreeMap<(String, i64, String), BTreeMap<Vec<String>, Vec<Cut>>>;
+
+/// The whole rows and the cuts of several removed entries, cuts grouped by blob and
+/// container so each blob is rewritten once.
+fn group(removed: &[RemovedEntry]) -> Result<(Vec<super::Row>, CutsByBlob), StoreError> {
+    let mut cuts = CutsByBlob::new();
+    let mut rows = Vec::new();
+    for r in removed {
+        let removal = Removal::from_entry(r)?;
+        rows.extend(removal.rows);
+        for c in removal.cuts {
+            cuts.entry((c.table.clone(), c.rowid, c.column.clone()))
+                .or_default()
+                .entry(c.path.clone())
+                .or_default()
+                .push(c);
+        }
+    }
+    Ok((rows, cuts))
 }
 
 fn blob_err(table: &str, rowid: i64, path: &[String], e: &str) -> StoreError {

@@ -250,7 +250,7 @@ impl Machine {
     }
 
     fn set_items(&mut self, dict: usize, items: Vec<usize>) -> Result<(), String> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err("odd number of dict items".into());
         }
         let pairs: Vec<(usize, usize)> = items.chunks(2).map(|c| (c[0], c[1])).collect();
