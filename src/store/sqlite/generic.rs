@@ -184,7 +184,8 @@ fn index(
             if fields.is_empty() {
                 continue;
             }
-            let table = esc(&t.name);
+            // `:` ends the table part of the id.
+            let table = esc(&t.name).replace(':', "%3A");
             let (mut id, key) = match (rowid, key_values.is_empty()) {
                 (_, false) => (
                     format!(

@@ -227,6 +227,16 @@ impl<S: Schema> StoreFormat for SqliteFormat<S> {
         if let Some(why) = self.in_use(&path) {
             return Err(StoreError::InUse(why));
         }
+        // The compaction writes a new file beside the store: find out before removing anything.
+        let tmp = vacuum_tmp_path(&path)?;
+        remove_if_exists(&tmp)?;
+        fs::File::create_new(&tmp)
+            .and_then(|_| fs::remove_file(&tmp))
+            .map_err(|e| {
+                StoreError::Invalid(format!(
+                    "cannot write in the store's folder ({e}); the purge rewrites the file there"
+                ))
+            })?;
         let ids: BTreeSet<String> = removed.iter().map(|r| r.entry_id.clone()).collect();
         let mut conn = open_write(&path)?;
         let tx = conn
