@@ -163,13 +163,13 @@ pub trait StoreFormat: Sync {
 
 /// Every store format this build implements; add new ones here.
 static FORMATS: &[&dyn StoreFormat] = &[
-    &sqlite::CHROMA,
-    &sqlite::MEM0_HISTORY,
-    &sqlite::MEM0_QDRANT,
-    &sqlite::LANGCHAIN_CHAT,
-    &sqlite::LANGGRAPH_STORE,
-    &sqlite::LANGGRAPH_CHECKPOINTS,
-    &sqlite::GENERIC,
+    sqlite::CHROMA,
+    sqlite::MEM0_HISTORY,
+    sqlite::MEM0_QDRANT,
+    sqlite::LANGCHAIN_CHAT,
+    sqlite::LANGGRAPH_STORE,
+    sqlite::LANGGRAPH_CHECKPOINTS,
+    sqlite::GENERIC,
 ];
 
 /// The implementation for a kind, when this build has one.

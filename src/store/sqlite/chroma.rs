@@ -19,7 +19,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct Chroma;
+pub(crate) struct Chroma;
 
 const DOCUMENT_KEY: &str = "chroma:document";
 const FTS: &str = "embedding_fulltext_search";

@@ -19,7 +19,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct Generic;
+pub(crate) struct Generic;
 
 /// Shadow tables of FTS3/4/5 and R*Tree: `<virtual table>_<suffix>`.
 const SHADOW_SUFFIXES: &[&str] = &[

@@ -13,7 +13,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct LangchainChat;
+pub(crate) struct LangchainChat;
 
 /// The chat table: `message_store`, or another table with the same columns (the table name
 /// is a constructor argument).

@@ -27,7 +27,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct LanggraphCheckpoints;
+pub(crate) struct LanggraphCheckpoints;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {

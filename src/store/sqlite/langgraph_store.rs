@@ -14,7 +14,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct LanggraphStore;
+pub(crate) struct LanggraphStore;
 
 fn index(db: &Connection, limits: &Limits) -> rusqlite::Result<Vec<(Entry, (String, String))>> {
     let mut stmt = db.prepare("SELECT prefix, key, value FROM store ORDER BY prefix, key")?;

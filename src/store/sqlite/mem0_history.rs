@@ -17,7 +17,7 @@ use super::{
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct Mem0History;
+pub(crate) struct Mem0History;
 
 /// A message is removed with a memory when it contains the memory's text; short texts
 /// ("yes") must match the whole message, or they would take unrelated messages with them.

@@ -17,7 +17,7 @@ use super::{esc, fetch_rows, unknown_ids, write_err, Fields, Removal, Schema};
 use crate::document::Limits;
 use crate::store::{Entry, RemovedEntry, StoreError, StoreKind};
 
-pub struct Mem0Qdrant;
+pub(crate) struct Mem0Qdrant;
 
 /// Payload keys that are bookkeeping, not text anyone wrote.
 const NOT_TEXT: &[&str] = &["hash", "created_at", "updated_at"];

@@ -38,18 +38,15 @@ pub use lock::sqlite_in_use;
 /// The first 16 bytes of every SQLite 3 database file.
 pub const HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-pub static CHROMA: SqliteFormat<chroma::Chroma> = SqliteFormat(chroma::Chroma);
-pub static MEM0_HISTORY: SqliteFormat<mem0_history::Mem0History> =
-    SqliteFormat(mem0_history::Mem0History);
-pub static MEM0_QDRANT: SqliteFormat<mem0_qdrant::Mem0Qdrant> =
-    SqliteFormat(mem0_qdrant::Mem0Qdrant);
-pub static LANGCHAIN_CHAT: SqliteFormat<langchain::LangchainChat> =
-    SqliteFormat(langchain::LangchainChat);
-pub static LANGGRAPH_STORE: SqliteFormat<langgraph_store::LanggraphStore> =
-    SqliteFormat(langgraph_store::LanggraphStore);
-pub static LANGGRAPH_CHECKPOINTS: SqliteFormat<langgraph_checkpoints::LanggraphCheckpoints> =
-    SqliteFormat(langgraph_checkpoints::LanggraphCheckpoints);
-pub static GENERIC: SqliteFormat<generic::Generic> = SqliteFormat(generic::Generic);
+/// The SQLite store formats, for [`crate::store::format_for`].
+pub static CHROMA: &dyn StoreFormat = &SqliteFormat(chroma::Chroma);
+pub static MEM0_HISTORY: &dyn StoreFormat = &SqliteFormat(mem0_history::Mem0History);
+pub static MEM0_QDRANT: &dyn StoreFormat = &SqliteFormat(mem0_qdrant::Mem0Qdrant);
+pub static LANGCHAIN_CHAT: &dyn StoreFormat = &SqliteFormat(langchain::LangchainChat);
+pub static LANGGRAPH_STORE: &dyn StoreFormat = &SqliteFormat(langgraph_store::LanggraphStore);
+pub static LANGGRAPH_CHECKPOINTS: &dyn StoreFormat =
+    &SqliteFormat(langgraph_checkpoints::LanggraphCheckpoints);
+pub static GENERIC: &dyn StoreFormat = &SqliteFormat(generic::Generic);
 
 /// Which store a SQLite database is, from its tables. Databases that cannot be opened or
 /// whose schema is not one of the known stores are [`StoreKind::Sqlite`] (the generic mode
@@ -114,7 +111,7 @@ fn sidecar(db: &Path, suffix: &str) -> PathBuf {
 // The store format wrapper: open, transact, compact. Each schema only says what an entry is.
 
 /// What one SQLite store schema provides; [`SqliteFormat`] turns it into a [`StoreFormat`].
-pub trait Schema: Sync {
+pub(crate) trait Schema: Sync {
     fn kind(&self) -> StoreKind;
 
     /// Every entry with its text fields. Undecodable parts are pushed to `warnings`.
@@ -170,7 +167,7 @@ pub trait Schema: Sync {
 }
 
 /// A SQLite store schema as a [`StoreFormat`].
-pub struct SqliteFormat<S>(pub S);
+pub(crate) struct SqliteFormat<S>(pub S);
 
 impl<S: Schema> StoreFormat for SqliteFormat<S> {
     fn kind(&self) -> StoreKind {
