@@ -17,6 +17,7 @@ use crate::error::ExtractError;
 pub mod json;
 pub mod markdown;
 pub mod mcp_memory;
+pub mod sqlite;
 
 /// The kinds of memory store mcpsweep understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -217,7 +218,17 @@ pub fn open(kind: StoreKind, opts: &StoreOptions) -> Option<Box<dyn StoreFormat>
 }
 
 /// Every store format this build implements that needs no settings; add new ones here.
-static FORMATS: &[&dyn StoreFormat] = &[&mcp_memory::McpMemory, &markdown::MarkdownMemory];
+static FORMATS: &[&dyn StoreFormat] = &[
+    &mcp_memory::McpMemory,
+    &markdown::MarkdownMemory,
+    sqlite::CHROMA,
+    sqlite::MEM0_HISTORY,
+    sqlite::MEM0_QDRANT,
+    sqlite::LANGCHAIN_CHAT,
+    sqlite::LANGGRAPH_STORE,
+    sqlite::LANGGRAPH_CHECKPOINTS,
+    sqlite::GENERIC,
+];
 
 /// The implementation for a kind, when this build has one.
 pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
@@ -227,6 +238,9 @@ pub fn format_for(kind: StoreKind) -> Option<&'static dyn StoreFormat> {
 /// Recognises a memory store from its name and first bytes. Ordinary documents return `None`
 /// and are scanned as documents.
 pub fn detect(path: &Path, head: &[u8]) -> Option<StoreKind> {
+    if head.starts_with(sqlite::HEADER) {
+        return Some(sqlite::detect_kind(path));
+    }
     mcp_memory::detect(path, head).or_else(|| markdown::detect(path))
 }
 
