@@ -217,10 +217,11 @@ pub fn execute(
     if let Some(why) = format.in_use(&plan.store) {
         return Err(store_err(&plan.store, format!("refused: {why}")));
     }
+    let store_abs = crate::vault::files::absolute(&plan.store)?;
+    complete_interrupted(vault, &store_abs, format.as_ref(), opts)?;
     if plan.entries.is_empty() {
         return Ok(Vec::new());
     }
-    let store_abs = crate::vault::files::absolute(&plan.store)?;
     // The whole store as it was, first: the surest way back.
     let mut snapshot_files = vec![store_abs.clone()];
     snapshot_files.extend(sidecars(&store_abs));
@@ -289,6 +290,50 @@ pub fn execute(
         vault.append(done)?;
     }
     Ok(items)
+}
+
+/// A purge killed after its entries were recorded leaves them `interrupted`. Those no longer
+/// in the store were removed: record that, so the vault says what happened.
+fn complete_interrupted(
+    vault: &mut Vault,
+    store_abs: &Path,
+    format: &dyn StoreFormat,
+    opts: &WriteOptions,
+) -> Result<(), PurgeError> {
+    let abs = store_abs.display().to_string();
+    let pending: Vec<(u64, String)> = vault
+        .items()
+        .into_iter()
+        .filter(|i| {
+            i.state == ItemState::Interrupted
+                && i.record.kind == Some(ItemKind::StoreEntry)
+                && i.record.original_path.as_deref() == Some(abs.as_str())
+        })
+        .filter_map(|i| Some((i.id, i.record.entry_id.clone()?)))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let present: BTreeSet<String> = format
+        .read(store_abs, &Default::default())
+        .map_err(|e| store_err(store_abs, e))?
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    for (item, entry) in pending {
+        if !present.contains(&entry) {
+            let mut done = Record::new(
+                Event::QuarantineDone,
+                item,
+                &opts.command,
+                opts.incident.as_deref(),
+            );
+            done.original_removed = Some(true);
+            vault.append(done)?;
+        }
+    }
+    Ok(())
 }
 
 /// Puts purged entries back into their store, from the vault.
@@ -441,9 +486,10 @@ pub fn verify(
         .collect();
     for item in vault.items() {
         let rec = &item.record;
+        // Interrupted entries too: a purge killed after removing them never said so.
         if rec.kind != Some(ItemKind::StoreEntry)
             || rec.original_path.as_deref() != Some(abs.as_str())
-            || item.state != ItemState::Quarantined
+            || !matches!(item.state, ItemState::Quarantined | ItemState::Interrupted)
         {
             continue;
         }

@@ -340,3 +340,91 @@ fn purge_survives_sigkill_anywhere() {
     let killed = kill_at_random_instants(&prepare, &args, 40, &clean, &check);
     eprintln!("purge: killed at each of {steps} steps, and {killed} of 40 random instants");
 }
+
+/// Entry ids of a store, read through the CLI.
+fn entries_of(root: &Path, store: &str) -> Vec<String> {
+    let out = bin()
+        .args(["scan", store, "-f", "json", "--min-severity", "info"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut ids: Vec<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["location"]["entry"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn sqlite_purge_survives_sigkill_anywhere() {
+    let sample = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/stores/langchain-sqlchatmessagehistory.sqlite"),
+    )
+    .unwrap();
+    let store = "chat.sqlite";
+    let prepare = |root: &Path| fs::write(root.join(store), &sample).unwrap();
+    let poisoned = {
+        let t = tempfile::tempdir().unwrap();
+        prepare(t.path());
+        entries_of(t.path(), store)
+    };
+    assert_eq!(poisoned, vec!["message_store:3".to_string()]);
+    let check = |root: &Path, what: &str| {
+        // The store opens and reads (old or new version): the scan reports no error.
+        let out = bin()
+            .args(["scan", store, "-f", "json"])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{what}: scan output: {e}"));
+        assert_eq!(report["errors"], serde_json::json!([]), "{what}");
+        let still_there = !entries_of(root, store).is_empty();
+        if !still_there {
+            let in_vault = vault_objects(root)
+                .values()
+                .any(|o| String::from_utf8_lossy(o).contains("message_store:3"));
+            assert!(
+                in_vault,
+                "{what}: the purged row is neither in the store nor in the vault"
+            );
+        }
+        if root.join("V/manifest.jsonl").exists() {
+            let out = bin()
+                .args(["vault", "verify", "--vault", "V"])
+                .current_dir(root)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    };
+    let clean = |root: &Path| {
+        let out = bin()
+            .args(["verify", store, "--vault", "V"])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    let args = ["purge", store, "--vault", "V"];
+    let steps = kill_at_every_step(&prepare, &args, &clean, &check);
+    assert!(steps >= 8, "only {steps} steps");
+    let killed = kill_at_random_instants(&prepare, &args, 30, &clean, &check);
+    eprintln!("sqlite purge: killed at each of {steps} steps, and {killed} of 30 random instants");
+}

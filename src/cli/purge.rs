@@ -124,7 +124,10 @@ pub fn run_purge(args: PurgeArgs) -> anyhow::Result<i32> {
         "purged"
     };
     let mut items = Vec::new();
-    if !args.dry_run && !plan.entries.is_empty() {
+    // With an existing vault, a purge with nothing left to remove still completes the records
+    // of an earlier purge that was killed half way.
+    let vault_exists = args.vault.join(mcpsweep::vault::MANIFEST).is_file();
+    if !args.dry_run && (!plan.entries.is_empty() || vault_exists) {
         let mut vault = Vault::open(&args.vault, true)?;
         let opts = WriteOptions {
             incident: args.incident.clone(),

@@ -244,6 +244,7 @@ impl<S: Schema> StoreFormat for SqliteFormat<S> {
         self.0.remove(&tx, removed)?;
         self.0.after_remove(&tx)?;
         tx.commit().map_err(write_err)?;
+        crate::fault::step();
         compact(conn, &path).map_err(|e| {
             StoreError::Invalid(format!(
                 "the entries were removed, but compacting the file failed ({e}); their bytes \
@@ -267,6 +268,7 @@ impl<S: Schema> StoreFormat for SqliteFormat<S> {
             .map_err(write_err)?;
         self.0.put_back(&tx, removed)?;
         tx.commit().map_err(write_err)?;
+        crate::fault::step();
         checkpoint_and_close(conn)
     }
 
@@ -513,6 +515,7 @@ fn compact(conn: Connection, path: &Path) -> Result<(), StoreError> {
         fresh.close().map_err(|(_, e)| write_err(e))?;
         copy_owner_and_mode(path, &tmp);
         fs::File::open(&tmp)?.sync_all()?;
+        crate::fault::step();
         fs::rename(&tmp, path)?;
         if let Some(dir) = path.parent() {
             fs::File::open(dir)?.sync_all()?;
