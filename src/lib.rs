@@ -28,6 +28,7 @@ pub mod rules;
 pub mod scan;
 pub mod sink;
 pub mod source;
+pub mod triage;
 
 pub use detect::{DetectConfig, Detector};
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 
 mod rules;
 mod scan;
+mod triage;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,12 @@ enum Command {
     /// List rules or run their examples.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Triage a session log: the five signals, the decision tree, the injection source, the
+    /// timeline.
+    Triage(triage::TriageArgs),
+    /// Build the baseline triage needs from known-good sessions.
+    #[command(subcommand)]
+    Baseline(triage::BaselineCommand),
 }
 
 pub fn run() -> i32 {
@@ -42,6 +49,8 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Triage(args) => triage::run(args),
+        Command::Baseline(cmd) => triage::run_baseline(cmd),
     };
     match result {
         Ok(code) => code,
