@@ -217,8 +217,7 @@ fn write_atomic_with<T>(
     let value = {
         let mut w = BufWriter::new(tmp.as_file());
         let v = f(&mut w)?;
-        w.flush()
-            .with_context(|| format!("{}", path.display()))?;
+        w.flush().with_context(|| format!("{}", path.display()))?;
         v
     };
     tmp.as_file()

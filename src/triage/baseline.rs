@@ -253,10 +253,7 @@ impl Learner {
         self.from.logs.push(name.to_string());
         let mut lines = Lines::new(reader, log::DEFAULT_MAX_LINE);
         let mut buf = Vec::new();
-        while let Some(l) = lines
-            .next_into(&mut buf)
-            .map_err(|e| Error::io(name, e))?
-        {
+        while let Some(l) = lines.next_into(&mut buf).map_err(|e| Error::io(name, e))? {
             let n = match l {
                 Line::Text(n) => n,
                 Line::TooLong { line, len } => {

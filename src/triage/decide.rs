@@ -226,7 +226,12 @@ pub fn decide(f: &Facts) -> (Classification, Vec<Step>) {
     ));
 
     if f.signals.len() >= 2 {
-        path.push(step("multiple_signals", Q_MULTI, Answer::Yes, ids.join(", ")));
+        path.push(step(
+            "multiple_signals",
+            Q_MULTI,
+            Answer::Yes,
+            ids.join(", "),
+        ));
         return ended(path, ConfirmedIncident);
     }
     let only = &f.signals[0];

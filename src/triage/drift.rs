@@ -40,7 +40,9 @@ pub struct ManifestEvent {
 
 impl ManifestEvent {
     pub fn is_drift(&self) -> bool {
-        self.change_record.as_deref().is_none_or(|r| r.trim().is_empty())
+        self.change_record
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
     }
 
     /// One line for reports: `changed tool send_email (description) on server mail`.

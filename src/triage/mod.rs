@@ -343,7 +343,11 @@ impl<'a> Run<'_, 'a> {
         let kind = std::mem::replace(&mut ev.kind, EventKind::End);
         match kind {
             EventKind::Start(st) => {
-                if self.open.get(&ev.session_id).is_some_and(Session::has_start) {
+                if self
+                    .open
+                    .get(&ev.session_id)
+                    .is_some_and(Session::has_start)
+                {
                     if let Some(mut old) = self.open.remove(&ev.session_id) {
                         old.note(format!(
                             "another SESSION_START for this session id at line {} began a new session",

@@ -141,8 +141,7 @@ impl<W: Write> ReportWriter for JsonReport<W> {
     }
 
     fn session(&mut self, r: &SessionReport) -> io::Result<()> {
-        self.w
-            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.w.write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
         serde_json::to_writer(&mut self.w, r).map_err(io::Error::other)
     }
@@ -212,10 +211,7 @@ impl<W: Write> ReportWriter for MarkdownReport<W> {
             facts.push(format!("task `{task}`"));
         }
         match (r.start, r.end) {
-            (Some(s), Some(e)) => facts.push(format!(
-                "{s} to {e} ({})",
-                human_duration(e.0 - s.0)
-            )),
+            (Some(s), Some(e)) => facts.push(format!("{s} to {e} ({})", human_duration(e.0 - s.0))),
             (Some(s), None) => facts.push(format!("started {s}, no SESSION_END")),
             _ => {}
         }
@@ -318,7 +314,10 @@ impl<W: Write> ReportWriter for MarkdownReport<W> {
             _ => "after the first alert",
         };
         for (title, list) in [
-            (format!("Reached {since} (review these)"), &r.blast_radius.touched),
+            (
+                format!("Reached {since} (review these)"),
+                &r.blast_radius.touched,
+            ),
             (format!("Denied {since}"), &r.blast_radius.denied),
         ] {
             if list.is_empty() {
@@ -326,7 +325,13 @@ impl<W: Write> ReportWriter for MarkdownReport<W> {
             }
             writeln!(w, "{title}:\n\n| tool | resource | calls |\n|---|---|--:|")?;
             for t in list {
-                writeln!(w, "| {} | `{}` | {} |", cell(&t.tool), cell(&t.resource), t.calls)?;
+                writeln!(
+                    w,
+                    "| {} | `{}` | {} |",
+                    cell(&t.tool),
+                    cell(&t.resource),
+                    t.calls
+                )?;
             }
             writeln!(w)?;
         }

@@ -214,10 +214,7 @@ impl<'a> Session<'a> {
             ));
         }
         self.first_ts = self.first_ts.min(ev.ts);
-        self.allow_set = st
-            .allowlist
-            .as_ref()
-            .map(|a| a.iter().cloned().collect());
+        self.allow_set = st.allowlist.as_ref().map(|a| a.iter().cloned().collect());
         if let Some(b) = ctx.baseline {
             self.resolve_baseline(ctx, b, &st);
         }
@@ -474,7 +471,10 @@ impl<'a> Session<'a> {
                 self.first_line
             ));
         } else if self.allowlist().is_none() {
-            self.note("SESSION_START has no allowlist: only DENIED outcomes show unauthorized calls".into());
+            self.note(
+                "SESSION_START has no allowlist: only DENIED outcomes show unauthorized calls"
+                    .into(),
+            );
         }
         if self.end.is_none() {
             self.note(format!(
@@ -734,11 +734,15 @@ impl<'a> Session<'a> {
         let tb = self
             .task_base
             .filter(|t| !t.workflows.is_empty())
-            .ok_or_else(|| ne(format!("no known-good workflow for task {task} in the baseline")))?;
-        let matched = tb
-            .workflows
-            .iter()
-            .any(|w| w.collapsed_sha256.eq_ignore_ascii_case(&fp.collapsed_sha256));
+            .ok_or_else(|| {
+                ne(format!(
+                    "no known-good workflow for task {task} in the baseline"
+                ))
+            })?;
+        let matched = tb.workflows.iter().any(|w| {
+            w.collapsed_sha256
+                .eq_ignore_ascii_case(&fp.collapsed_sha256)
+        });
         if matched {
             return Ok(None);
         }
@@ -747,10 +751,11 @@ impl<'a> Session<'a> {
                 "no SESSION_END: the calls so far still follow a known workflow, and the session may not be complete".into(),
             ));
         }
-        let exact = tb
-            .workflows
-            .iter()
-            .any(|w| w.exact_sha256.iter().any(|h| h.eq_ignore_ascii_case(&fp.sha256)));
+        let exact = tb.workflows.iter().any(|w| {
+            w.exact_sha256
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&fp.sha256))
+        });
         let shown: Vec<&str> = fp.collapsed.iter().take(8).map(String::as_str).collect();
         let mut seq = shown.join(" → ");
         if fp.collapsed_len > shown.len() as u64 {
@@ -770,10 +775,7 @@ impl<'a> Session<'a> {
                 "stops before completing any known workflow".to_string(),
                 Value::Null,
             ),
-            None => (
-                "no workflow has this fingerprint".to_string(),
-                Value::Null,
-            ),
+            None => ("no workflow has this fingerprint".to_string(), Value::Null),
         };
         let summary = format!(
             "sequence {seq} matches none of the {} known-good workflow{} of task {task}: {why}",

@@ -116,11 +116,7 @@ impl RollingWindow {
 
     /// Adds a call; returns how many calls the window ending at it holds.
     pub fn push(&mut self, t: i64) -> u64 {
-        while self
-            .times
-            .front()
-            .is_some_and(|&f| t - f >= self.window_ms)
-        {
+        while self.times.front().is_some_and(|&f| t - f >= self.window_ms) {
             self.times.pop_front();
         }
         self.times.push_back(t);

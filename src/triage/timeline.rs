@@ -79,7 +79,11 @@ pub(super) fn build(
 ) -> Vec<TimelineEntry> {
     let origin = s.origin();
     let mut out: Vec<TimelineEntry> = Vec::new();
-    let mut add = |ts: Timestamp, kind: EntryKind, summary: String, at: Option<(u64, u64)>, details: Value| {
+    let mut add = |ts: Timestamp,
+                   kind: EntryKind,
+                   summary: String,
+                   at: Option<(u64, u64)>,
+                   details: Value| {
         out.push(TimelineEntry {
             label: String::new(),
             t: offset(origin, ts),
@@ -93,10 +97,11 @@ pub(super) fn build(
     };
 
     match &s.start {
-        Some(st) => add(
-            st.ts,
-            EntryKind::SessionStart,
-            format!(
+        Some(st) => {
+            add(
+                st.ts,
+                EntryKind::SessionStart,
+                format!(
                 "Session {} started. Agent {}. Role: {}. Declared task: {}. Session allowlist: {}.",
                 s.id,
                 s.agent.as_deref().unwrap_or("(no agent_id)"),
@@ -106,16 +111,14 @@ pub(super) fn build(
                     .as_ref()
                     .map_or("(none logged)".to_string(), |a| format!("[{}]", a.join(", ")))
             ),
-            Some((0, st.line)),
-            Value::Null,
-        ),
+                Some((0, st.line)),
+                Value::Null,
+            )
+        }
         None => add(
             s.first_ts,
             EntryKind::FirstEvent,
-            format!(
-                "First event of session {} (no SESSION_START logged).",
-                s.id
-            ),
+            format!("First event of session {} (no SESSION_START logged).", s.id),
             Some((0, s.first_line)),
             Value::Null,
         ),
@@ -144,7 +147,13 @@ pub(super) fn build(
         let mut listed: Vec<String> = s
             .before
             .iter()
-            .map(|c| format!("{} {}", call_text(&c.call.tool, c.params.as_ref()), c.outcome))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    call_text(&c.call.tool, c.params.as_ref()),
+                    c.outcome
+                )
+            })
             .collect();
         if s.before_count > KEEP_BEFORE as u64 {
             listed.push(format!("and {} more", s.before_count - KEEP_BEFORE as u64));
@@ -240,7 +249,13 @@ pub(super) fn build(
                         None,
                     ),
                 };
-                add(ts, EntryKind::Burst, format!("BURST → P2 alert: {}.", sig.summary), at, Value::Null);
+                add(
+                    ts,
+                    EntryKind::Burst,
+                    format!("BURST → P2 alert: {}.", sig.summary),
+                    at,
+                    Value::Null,
+                );
             }
             SignalId::P2_SEQUENCE_ANOMALY => {
                 if let Some((c, expected)) = &s.diverged {
@@ -298,7 +313,11 @@ pub(super) fn build(
                 a.allowed + a.other,
                 if a.allowed + a.other == 1 { "" } else { "s" },
                 listed.join("; "),
-                if more > 0 { format!("; and {more} more") } else { String::new() },
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                },
                 a.denied
             )
         };
@@ -407,17 +426,29 @@ pub(super) fn blast_radius(s: &Session) -> BlastRadius {
                 if a.touched.is_empty() {
                     ", nothing touched".to_string()
                 } else {
-                    format!(", {} resource{} touched", a.touched.len(), if a.touched.len() == 1 { "" } else { "s" })
+                    format!(
+                        ", {} resource{} touched",
+                        a.touched.len(),
+                        if a.touched.len() == 1 { "" } else { "s" }
+                    )
                 }
             ),
         ),
-        None => (None, None, " No injection and no anomalous action: nothing to scope.".into()),
+        None => (
+            None,
+            None,
+            " No injection and no anomalous action: nothing to scope.".into(),
+        ),
     };
     let enforcement = if s.unauth.outside_allowed > 0 {
         format!(
             " The allowlist was NOT enforced for {} call{}.",
             s.unauth.outside_allowed,
-            if s.unauth.outside_allowed == 1 { "" } else { "s" }
+            if s.unauth.outside_allowed == 1 {
+                ""
+            } else {
+                "s"
+            }
         )
     } else {
         String::new()
