@@ -1466,3 +1466,35 @@ fn cli_triage_reads_standard_input() {
     assert_eq!(v["sessions"][0]["classification"], "CONFIRMED_INCIDENT");
     assert_eq!(v["summary"]["log"], "-");
 }
+
+#[test]
+fn sessions_silent_for_a_day_are_reported_and_dropped() {
+    // Session "old" never ends; a day and a minute later another session runs.
+    let log = Log::default()
+        .start("old")
+        .call("old", 10.0, "read_file")
+        .start_as("new", "agent-known", 86_470.0)
+        .call("new", 86_480.0, "read_file")
+        .call("new", 86_490.0, "generate_summary")
+        .end("new", 86_500.0);
+    let (r, _) = run(&log.text(), Some(&std_baseline()), Some(&no_changes()));
+    let ids: Vec<&str> = r.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(ids, vec!["new", "old"]);
+    assert_eq!(
+        r[1].notes[0],
+        "no event for more than 24h 00m 00s of log time after line 2: reported as unfinished"
+    );
+    // Without the timeout it is reported at the end of the log, without that note.
+    let config = TriageConfig {
+        idle_timeout_ms: None,
+        ..TriageConfig::default()
+    };
+    let (r, _) = run_with(
+        &log.text(),
+        Some(&std_baseline()),
+        Some(&no_changes()),
+        config,
+    );
+    assert_eq!(r[1].session_id, "old");
+    assert!(!r[1].notes.iter().any(|n| n.contains("of log time")));
+}

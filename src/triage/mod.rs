@@ -106,6 +106,10 @@ pub struct TriageConfig {
     pub threads: usize,
     /// Longest log line read; longer ones are reported and skipped.
     pub max_line: usize,
+    /// A session with no event for this long (in log time) while the log goes on is reported
+    /// as unfinished and its state dropped, so lost SESSION_END lines cannot grow memory
+    /// without bound. `None` keeps every open session until the end of the log.
+    pub idle_timeout_ms: Option<i64>,
     pub limits: Limits,
 }
 
@@ -119,6 +123,7 @@ impl Default for TriageConfig {
             injection_severity: Severity::Medium,
             threads: 0,
             max_line: log::DEFAULT_MAX_LINE,
+            idle_timeout_ms: Some(24 * 3600 * 1000),
             limits: Limits::default(),
         }
     }
@@ -221,6 +226,7 @@ impl<'a> Triage<'a> {
         let mut run = Run {
             ctx: &ctx,
             open: HashMap::new(),
+            latest: None,
             summary: RunSummary {
                 log: name.to_string(),
                 by_classification: Classification::ALL.iter().map(|c| (*c, 0)).collect(),
@@ -271,6 +277,7 @@ impl<'a> Triage<'a> {
                     Err(e) => run.malformed(e),
                 }
             }
+            run.evict_idle()?;
             // Keep line buffers for the next batch, but not huge ones.
             spare.extend(
                 batch
@@ -320,6 +327,8 @@ impl<'a> Triage<'a> {
 struct Run<'r, 'a> {
     ctx: &'r Ctx<'a>,
     open: HashMap<String, Session<'a>>,
+    /// Latest event time seen in the log.
+    latest: Option<time::Timestamp>,
     summary: RunSummary,
     on_session: &'r mut dyn FnMut(SessionReport) -> std::io::Result<()>,
 }
@@ -334,6 +343,7 @@ impl<'a> Run<'_, 'a> {
 
     fn apply(&mut self, mut ev: LogEvent, scan: Option<ResponseScan>) -> Result<(), Error> {
         self.summary.events += 1;
+        self.latest = Some(self.latest.map_or(ev.ts, |t| t.max(ev.ts)));
         if let Some(s) = &scan {
             self.summary.responses_scanned += 1;
             self.summary.responses_with_injection += u64::from(s.top.is_some());
@@ -393,6 +403,32 @@ impl<'a> Run<'_, 'a> {
             .entry(report.classification)
             .or_default() += 1;
         (self.on_session)(report).map_err(Error::Output)
+    }
+
+    /// Reports and drops sessions that have been silent for the idle timeout.
+    fn evict_idle(&mut self) -> Result<(), Error> {
+        let (Some(idle), Some(latest)) = (self.ctx.config.idle_timeout_ms, self.latest) else {
+            return Ok(());
+        };
+        let cutoff = latest.0 - idle;
+        let stale: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, s)| s.last_ts.0 < cutoff)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut stale: Vec<Session<'a>> =
+            stale.iter().filter_map(|id| self.open.remove(id)).collect();
+        stale.sort_by_key(|s| s.first_line);
+        for mut s in stale {
+            s.note(format!(
+                "no event for more than {} of log time after line {}: reported as unfinished",
+                time::human_duration(idle),
+                s.last_line
+            ));
+            self.emit(s)?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), Error> {
