@@ -138,7 +138,7 @@ fn generate(seed: u64, target: usize, compromise_every: u64, with_responses: boo
     while out.len() < target || !open.is_empty() {
         while out.len() < target && open.len() < 16 {
             n += 1;
-            let compromised = compromise_every > 0 && n % compromise_every == 0;
+            let compromised = compromise_every > 0 && n.is_multiple_of(compromise_every);
             open.push(session_events(&mut rng, n, compromised, with_responses).into());
         }
         let i = rng.below(open.len() as u64) as usize;
