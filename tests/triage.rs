@@ -1355,7 +1355,7 @@ fn cli_triage_exit_0_without_incident_and_markdown_to_a_file() {
     let md = std::fs::read_to_string(&out).unwrap();
     assert!(md.starts_with(&format!("# Triage of `{}`\n", log.display())));
     assert!(md.contains("## Session `int-a-1`: NO_SIGNAL\n"));
-    assert!(md.contains("1. Was any detection signal raised? (alert received) **no**: none of the five signals fired → **NO_SIGNAL**"));
+    assert!(md.contains("No signal: none of the five signals fired.\n"));
     assert!(md.contains("| NO_SIGNAL | 1 |"));
 
     // Escalate (no baseline) is not an alert either.

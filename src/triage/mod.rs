@@ -236,12 +236,11 @@ impl<'a> Triage<'a> {
         };
         let mut lines = log::Lines::new(reader, self.config.max_line);
         let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut spare: Vec<Vec<u8>> = Vec::new();
         loop {
             let mut bytes = 0;
             let mut eof = false;
             while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
-                let mut buf = spare.pop().unwrap_or_default();
+                let mut buf = Vec::new();
                 match lines.next_into(&mut buf).map_err(|e| Error::io(name, e))? {
                     None => {
                         eof = true;
@@ -256,7 +255,6 @@ impl<'a> Triage<'a> {
                     }),
                     Some(Line::Text(n)) => {
                         if buf.iter().all(u8::is_ascii_whitespace) {
-                            spare.push(buf);
                             continue;
                         }
                         bytes += buf.len();
@@ -277,14 +275,8 @@ impl<'a> Triage<'a> {
                     Err(e) => run.malformed(e),
                 }
             }
+            batch.clear();
             run.evict_idle()?;
-            // Keep line buffers for the next batch, but not huge ones.
-            spare.extend(
-                batch
-                    .drain(..)
-                    .map(|(_, b)| b)
-                    .filter(|b| b.capacity() <= 1 << 20),
-            );
             if eof {
                 break;
             }
@@ -371,12 +363,14 @@ impl<'a> Run<'_, 'a> {
                     .or_insert_with(|| Session::new(ev.session_id.clone(), &ev))
                     .on_start(ctx, &ev, st);
             }
-            EventKind::Tool(call) => {
-                self.open
-                    .entry(ev.session_id.clone())
-                    .or_insert_with(|| Session::new(ev.session_id.clone(), &ev))
-                    .on_call(ctx, &ev, call, scan);
-            }
+            EventKind::Tool(call) => match self.open.get_mut(&ev.session_id) {
+                Some(s) => s.on_call(ctx, &ev, call, scan),
+                None => {
+                    let mut s = Session::new(ev.session_id.clone(), &ev);
+                    s.on_call(ctx, &ev, call, scan);
+                    self.open.insert(ev.session_id.clone(), s);
+                }
+            },
             EventKind::End => match self.open.remove(&ev.session_id) {
                 Some(mut s) => {
                     s.on_end(&ev);

@@ -215,9 +215,18 @@ impl<W: Write> ReportWriter for MarkdownReport<W> {
             (Some(s), None) => facts.push(format!("started {s}, no SESSION_END")),
             _ => {}
         }
-        facts.push(format!("{} tool calls", r.calls));
+        facts.push(format!(
+            "{} tool call{}",
+            r.calls,
+            if r.calls == 1 { "" } else { "s" }
+        ));
         facts.push(format!("log lines {}–{}", r.first_line, r.last_line));
         writeln!(w, "{}\n", facts.join(" · "))?;
+        if r.classification == Classification::NoSignal {
+            // Clean sessions stay short: a big log is mostly these.
+            let why = r.decision_path.first().map_or("", |s| s.detail.as_str());
+            return writeln!(w, "No signal: {why}.\n");
+        }
         writeln!(w, "**Next step:** {}\n", r.action)?;
 
         writeln!(w, "### Decision path\n")?;
