@@ -1498,3 +1498,51 @@ fn sessions_silent_for_a_day_are_reported_and_dropped() {
     assert_eq!(r[1].session_id, "old");
     assert!(!r[1].notes.iter().any(|n| n.contains("of log time")));
 }
+
+#[test]
+fn long_logs_span_many_batches_and_give_the_same_reports_on_any_thread_count() {
+    // 3,000 sessions of 4 lines, two at a time interleaved: 12,000 lines, three batches.
+    let mut log = Log::default();
+    for pair in 0..1500 {
+        let (a, b) = (format!("a{pair}"), format!("b{pair}"));
+        let t = pair as f64 * 200.0;
+        log = log
+            .start_as(&a, "agent-known", t)
+            .start_as(&b, "agent-known", t)
+            .call(&a, t + 10.0, "read_file")
+            .call(&b, t + 10.0, "read_file");
+        log = if pair == 1234 {
+            log.call_full(&b, t + 20.0, "send_data", "DENIED", None)
+        } else {
+            log.call(&b, t + 20.0, "generate_summary")
+        };
+        log = log
+            .call(&a, t + 20.0, "generate_summary")
+            .end(&b, t + 60.0)
+            .end(&a, t + 70.0);
+    }
+    let text = log.text();
+    let b = std_baseline();
+    let events = no_changes();
+    let mut all = Vec::new();
+    for threads in [1, 2] {
+        let config = TriageConfig {
+            threads,
+            ..TriageConfig::default()
+        };
+        let (r, s) = run_with(&text, Some(&b), Some(&events), config);
+        assert_eq!((s.sessions, s.lines, s.malformed), (3000, 12000, 0));
+        // Reported in order of SESSION_END: b before a in every pair.
+        assert_eq!(r[0].session_id, "b0");
+        assert_eq!(r[1].session_id, "a0");
+        assert_eq!(r[2469].session_id, "a1234");
+        let alerts: Vec<&str> = r
+            .iter()
+            .filter(|s| s.classification != Classification::NoSignal)
+            .map(|s| s.session_id.as_str())
+            .collect();
+        assert_eq!(alerts, vec!["b1234"]);
+        all.push(r);
+    }
+    assert_eq!(all[0], all[1]);
+}

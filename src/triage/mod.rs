@@ -37,6 +37,7 @@ pub mod timeline;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -235,52 +236,52 @@ impl<'a> Triage<'a> {
             on_session,
         };
         let mut lines = log::Lines::new(reader, self.config.max_line);
-        let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
-        loop {
-            let mut bytes = 0;
-            let mut eof = false;
-            while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
-                let mut buf = Vec::new();
-                match lines.next_into(&mut buf).map_err(|e| Error::io(name, e))? {
-                    None => {
-                        eof = true;
+        // Two stages overlap: this thread reads lines and applies parsed events in log order
+        // (sessions, reports); a scanner thread meanwhile parses the next batch and scans its
+        // responses on the worker pool.
+        std::thread::scope(|scope| -> Result<(), Error> {
+            let (to_scan, scan_rx) = mpsc::sync_channel::<Vec<RawLine>>(1);
+            let (to_apply, apply_rx) = mpsc::sync_channel::<Vec<Parsed>>(1);
+            let pool = &pool;
+            scope.spawn(move || {
+                for batch in scan_rx {
+                    let parsed: Vec<Parsed> =
+                        pool.install(|| batch.par_iter().map(|l| self.parse_line(l)).collect());
+                    // The receiver is gone when the run stopped on an error.
+                    if to_apply.send(parsed).is_err() {
                         break;
                     }
-                    Some(Line::TooLong { line, len }) => run.malformed(LineError {
-                        line,
-                        reason: format!(
-                            "line of {len} bytes is longer than the {} byte limit",
-                            self.config.max_line
-                        ),
-                    }),
-                    Some(Line::Text(n)) => {
-                        if buf.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        bytes += buf.len();
-                        batch.push((n, buf));
+                }
+            });
+            let mut pending = 0usize;
+            loop {
+                let (batch, eof) = self.read_batch(&mut lines, name)?;
+                if !batch.is_empty() {
+                    if to_scan.send(batch).is_err() {
+                        break; // the scanner panicked; the scope re-raises it
                     }
+                    pending += 1;
+                }
+                // Apply the batch before while the one just sent is scanned.
+                while pending > 1 || (eof && pending > 0) {
+                    let Ok(parsed) = apply_rx.recv() else {
+                        break;
+                    };
+                    pending -= 1;
+                    for p in parsed {
+                        match p {
+                            Ok((ev, scan)) => run.apply(ev, scan)?,
+                            Err(e) => run.malformed(e),
+                        }
+                    }
+                    run.evict_idle()?;
+                }
+                if eof {
+                    break;
                 }
             }
-            let parsed: Vec<Result<(LogEvent, Option<ResponseScan>), LineError>> =
-                pool.install(|| {
-                    batch
-                        .par_iter()
-                        .map(|(n, b)| self.parse_and_scan(*n, b))
-                        .collect()
-                });
-            for p in parsed {
-                match p {
-                    Ok((ev, scan)) => run.apply(ev, scan)?,
-                    Err(e) => run.malformed(e),
-                }
-            }
-            batch.clear();
-            run.evict_idle()?;
-            if eof {
-                break;
-            }
-        }
+            Ok(())
+        })?;
         run.summary.lines = lines.line();
         run.summary.bytes = lines.bytes();
         run.finish()?;
@@ -294,11 +295,44 @@ impl<'a> Triage<'a> {
         Ok(summary)
     }
 
-    fn parse_and_scan(
+    /// Reads up to a batch of lines; says whether the log ended.
+    fn read_batch<R: BufRead>(
         &self,
-        n: u64,
-        bytes: &[u8],
-    ) -> Result<(LogEvent, Option<ResponseScan>), LineError> {
+        lines: &mut log::Lines<R>,
+        name: &str,
+    ) -> Result<(Vec<RawLine>, bool), Error> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
+            let mut buf = Vec::new();
+            match lines.next_into(&mut buf).map_err(|e| Error::io(name, e))? {
+                None => return Ok((batch, true)),
+                Some(Line::TooLong { line, len }) => batch.push(RawLine::TooLong { line, len }),
+                Some(Line::Text(n)) => {
+                    if !buf.iter().all(u8::is_ascii_whitespace) {
+                        bytes += buf.len();
+                        batch.push(RawLine::Text(n, buf));
+                    }
+                }
+            }
+        }
+        Ok((batch, false))
+    }
+
+    fn parse_line(&self, line: &RawLine) -> Parsed {
+        match line {
+            RawLine::Text(n, bytes) => self.parse_and_scan(*n, bytes),
+            RawLine::TooLong { line, len } => Err(LineError {
+                line: *line,
+                reason: format!(
+                    "line of {len} bytes is longer than the {} byte limit",
+                    self.config.max_line
+                ),
+            }),
+        }
+    }
+
+    fn parse_and_scan(&self, n: u64, bytes: &[u8]) -> Parsed {
         let mut ev = log::parse_event(n, bytes)?;
         let scan = match &mut ev.kind {
             EventKind::Tool(call) => call.response.take().map(|r| {
@@ -314,6 +348,15 @@ impl<'a> Triage<'a> {
         Ok((ev, scan))
     }
 }
+
+/// A line as read: its text, or only its length when it was too long to keep.
+enum RawLine {
+    Text(u64, Vec<u8>),
+    TooLong { line: u64, len: u64 },
+}
+
+/// A line parsed, with its response (if any) already scanned.
+type Parsed = Result<(LogEvent, Option<ResponseScan>), LineError>;
 
 /// The sequential half of a run: events applied in log order to per-session state.
 struct Run<'r, 'a> {
