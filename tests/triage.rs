@@ -1546,3 +1546,39 @@ fn long_logs_span_many_batches_and_give_the_same_reports_on_any_thread_count() {
     }
     assert_eq!(all[0], all[1]);
 }
+
+#[test]
+fn a_long_session_does_not_hide_an_injection_read_late_in_it() {
+    // The duration threshold (120 s) passes at the second read; the injection comes after.
+    let log = Log::default()
+        .start("s")
+        .call("s", 10.0, "read_file")
+        .call("s", 125.0, "read_file")
+        .call_full("s", 130.0, "read_file", "ALLOWED", Some(json!(PAYLOAD)))
+        .call_full("s", 135.0, "send_data", "DENIED", None)
+        .end("s", 140.0);
+    let r = one(&log, Some(&std_baseline()), Some(&no_changes()));
+    assert_eq!(
+        ids(&r),
+        vec![
+            SignalId::P1_UNAUTHORIZED_TOOL,
+            SignalId::P2_SEQUENCE_ANOMALY,
+            SignalId::P3_DURATION
+        ]
+    );
+    let src = r.injection_source.unwrap();
+    assert_eq!((src.line, src.t.as_str()), (4, "T+02:10"));
+    assert_eq!(src.first_alert.unwrap().line, 5);
+    let duration = r
+        .timeline
+        .iter()
+        .find(|e| e.kind == EntryKind::DurationExceeded)
+        .unwrap();
+    assert_eq!((duration.t.as_str(), duration.line), ("T+02:05", Some(3)));
+    // Only the two reads before the injection are "legitimate"; the one past the duration
+    // threshold is among them.
+    assert_eq!(r.timeline[1].kind, EntryKind::LegitimateCalls);
+    assert!(r.timeline[1]
+        .summary
+        .starts_with("2 tool calls before the injection"));
+}

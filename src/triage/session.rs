@@ -317,10 +317,12 @@ impl<'a> Session<'a> {
             }
         }
 
+        // Passing the duration threshold is time going by, not something the agent did: it is
+        // in the timeline but does not mark the first anomalous action (else a long session
+        // would hide an injection read late in it).
         if let (Some(limit), Some(st)) = (self.duration_limit_ms, &self.start) {
             if self.duration_first.is_none() && ts.0 - st.ts.0 > limit {
                 self.duration_first = Some(cref.clone());
-                fired.push(SignalId::P3_DURATION);
             }
         }
 
