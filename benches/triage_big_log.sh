@@ -104,11 +104,14 @@ for T in 1 2; do
   WALL=$(grep "Elapsed (wall clock)" "$DIR/time-$T.txt" | awk '{print $NF}')
   RSS_KB=$(grep "Maximum resident set size" "$DIR/time-$T.txt" | awk '{print $NF}')
   SECS=$(python3 -c "p='$WALL'.split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
+  CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$DIR/time-$T.txt")
+  LOAD=$(cut -d' ' -f1 /proc/loadavg)
   python3 - "$DIR/report-$T.json" <<PY
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["summary"]
-print(f"threads=$T  log={$BYTES/1e6:.0f} MB  wall=${SECS}s  {$BYTES/1e6/$SECS:.1f} MB/s  peak RSS={$RSS_KB/1024:.0f} MB  "
+print(f"threads=$T  log={$BYTES/1e6:.0f} MB  wall=${SECS}s  {$BYTES/1e6/$SECS:.1f} MB/s  "
+      f"cpu=${CPU}s ({$BYTES/1e6/$CPU:.1f} MB per CPU-second)  peak RSS={$RSS_KB/1024:.0f} MB  load=$LOAD  "
       f"sessions={s['sessions']}  events={s['events']}  responses={s['responses_scanned']}  "
       f"injected={s['responses_with_injection']}  by_class={s['by_classification']}")
 PY
