@@ -38,6 +38,7 @@ pub mod sink;
 pub mod source;
 pub mod store;
 pub mod timefmt;
+pub mod triage;
 pub mod vault;
 
 pub use detect::{DetectConfig, Detector};

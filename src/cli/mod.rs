@@ -6,6 +6,7 @@ mod manifest;
 mod purge;
 mod rules;
 mod scan;
+mod triage;
 mod vault;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,12 @@ enum Command {
     /// List every credential in MCP client configs, .env files, session logs and documents,
     /// with where it was found and how to rotate it.
     Credentials(credentials::CredentialsArgs),
+    /// Triage a session log: the five signals, the decision tree, the injection source, the
+    /// timeline.
+    Triage(triage::TriageArgs),
+    /// Build the baseline triage needs from known-good sessions.
+    #[command(subcommand)]
+    Baseline(triage::BaselineCommand),
 }
 
 pub fn run() -> i32 {
@@ -76,6 +83,8 @@ pub fn run() -> i32 {
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
         Command::Credentials(args) => credentials::run(args),
+        Command::Triage(args) => triage::run(args),
+        Command::Baseline(cmd) => triage::run_baseline(cmd),
     };
     match result {
         Ok(code) => code,
