@@ -490,8 +490,9 @@ fn langchain_content_blocks_are_read() {
                 "data.content[1].image_url.url",
                 "https://attacker.example/x.png"
             ),
-            ("data.tool_calls[0].args.to", "ops@evil.example"),
+            // Fields in document order (serde_json keeps key order in this crate).
             ("data.tool_calls[0].name", "send"),
+            ("data.tool_calls[0].args.to", "ops@evil.example"),
         ]
     );
 }
