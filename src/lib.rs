@@ -32,6 +32,7 @@ pub mod normalize;
 pub mod purge;
 pub mod rules;
 pub mod scan;
+pub mod screen;
 pub mod sink;
 pub mod source;
 pub mod store;
