@@ -1,6 +1,8 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod check;
 mod evidence;
+mod guard;
 mod manifest;
 mod purge;
 mod rules;
@@ -46,6 +48,12 @@ enum Command {
     /// tool poisoning).
     #[command(subcommand)]
     Manifest(manifest::ManifestCommand),
+    /// Screen one piece of content (text, a file, or a JSON-RPC tool result) before it reaches
+    /// a model: verdict JSON on stdout, exit 0 allow, 1 block, 2 error.
+    Check(check::CheckArgs),
+    /// Run an MCP server (stdio) behind a proxy that screens its responses, enforces a tool
+    /// allowlist, watches its tool manifest and writes the session log.
+    Guard(guard::GuardArgs),
 }
 
 pub fn run() -> i32 {
@@ -71,6 +79,8 @@ pub fn run() -> i32 {
         Command::Verify(args) => purge::run_verify(args),
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Check(args) => check::run(args),
+        Command::Guard(args) => guard::run(args),
     };
     match result {
         Ok(code) => code,
