@@ -51,8 +51,16 @@ fn text_allow_and_block_with_exact_fields() {
     assert_eq!(
         keys(&v),
         BTreeSet::from([
-            "input", "action", "block_at", "max_severity", "score", "rule_ids", "findings",
-            "bytes", "segments", "timings"
+            "input",
+            "action",
+            "block_at",
+            "max_severity",
+            "score",
+            "rule_ids",
+            "findings",
+            "bytes",
+            "segments",
+            "timings"
         ])
     );
     assert_eq!(v["input"], "--text");
@@ -61,7 +69,10 @@ fn text_allow_and_block_with_exact_fields() {
     assert_eq!(v["max_severity"], Value::Null);
     assert_eq!(v["findings"], json!([]));
     assert_eq!(v["bytes"], 39);
-    assert_eq!(keys(&v["timings"]), BTreeSet::from(["extract_us", "detect_us", "total_us"]));
+    assert_eq!(
+        keys(&v["timings"]),
+        BTreeSet::from(["extract_us", "detect_us", "total_us"])
+    );
 
     let text = format!("Notes.\n{INJECTION}");
     let out = check(&["--text", &text], None);
@@ -69,13 +80,30 @@ fn text_allow_and_block_with_exact_fields() {
     let v = verdict(&out);
     assert_eq!(v["action"], "block");
     assert_eq!(v["max_severity"], "critical");
-    let rules: Vec<&str> = v["rule_ids"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let rules: Vec<&str> = v["rule_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
     assert!(rules.contains(&"MCPS-OVR-001"), "{rules:?}");
     let f = &v["findings"][0];
-    for k in ["finding_id", "rule_id", "severity", "location", "channel", "excerpt", "matched"] {
+    for k in [
+        "finding_id",
+        "rule_id",
+        "severity",
+        "location",
+        "channel",
+        "excerpt",
+        "matched",
+    ] {
         assert!(f.get(k).is_some(), "finding without {k}: {f}");
     }
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["location"]["line"] == 2));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["location"]["line"] == 2));
 }
 
 #[test]
@@ -84,10 +112,19 @@ fn block_at_moves_the_threshold() {
     let lax = check(&["--text", text, "--block-at", "critical"], None);
     let strict = check(&["--text", text, "--block-at", "info"], None);
     let (lv, sv) = (verdict(&lax), verdict(&strict));
-    assert_eq!(lv["findings"], sv["findings"], "the threshold changes the action, not the findings");
+    assert_eq!(
+        lv["findings"], sv["findings"],
+        "the threshold changes the action, not the findings"
+    );
     assert!(!sv["findings"].as_array().unwrap().is_empty(), "{sv}");
-    assert_eq!((lax.status.code(), lv["action"].as_str()), (Some(0), Some("allow")));
-    assert_eq!((strict.status.code(), sv["action"].as_str()), (Some(1), Some("block")));
+    assert_eq!(
+        (lax.status.code(), lv["action"].as_str()),
+        (Some(0), Some("allow"))
+    );
+    assert_eq!(
+        (strict.status.code(), sv["action"].as_str()),
+        (Some(1), Some("block"))
+    );
     assert_eq!(lv["block_at"], "critical");
     let bad = check(&["--text", "x", "--block-at", "severe"], None);
     assert_eq!(bad.status.code(), Some(2));
@@ -106,7 +143,11 @@ fn files_and_standard_input_are_read_by_format() {
     assert_eq!(out.status.code(), Some(1));
     let v = verdict(&out);
     assert_eq!(v["input"], page.to_str().unwrap());
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["channel"] == "hidden"));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["channel"] == "hidden"));
 
     let out = check(&["-"], Some(b"A perfectly ordinary note about lunch."));
     assert_eq!(out.status.code(), Some(0));
@@ -160,20 +201,35 @@ fn json_rpc_results_are_screened_item_by_item_with_pointers() {
     assert_eq!(blob_finding["location"]["part"], "blob (base64-decoded)");
 
     // A clean result, given bare (without the JSON-RPC envelope), through --text.
-    let clean = json!({"content": [{"type": "text", "text": "All 12 tests passed."}], "isError": false});
+    let clean =
+        json!({"content": [{"type": "text", "text": "All 12 tests passed."}], "isError": false});
     let out = check(&["--json-rpc", "--text", &clean.to_string()], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(verdict(&out)["segments"], 1);
 
     for (input, why) in [
         (&b"{not json"[..], "not valid JSON"),
-        (&br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Unknown tool"}}"#[..], "JSON-RPC error response"),
-        (&br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#[..], "not a JSON-RPC result"),
+        (
+            &br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Unknown tool"}}"#[..],
+            "JSON-RPC error response",
+        ),
+        (
+            &br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#[..],
+            "not a JSON-RPC result",
+        ),
     ] {
         let out = check(&["--json-rpc"], Some(input));
         assert_eq!(out.status.code(), Some(2), "{why}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(why) && err.starts_with("mcpsweep: -: "), "{err}");
+        assert!(
+            err.contains(why) && err.starts_with("mcpsweep: -: "),
+            "{err}"
+        );
     }
 }
 
@@ -209,7 +265,11 @@ fn scanner_is_shared_across_threads_and_verdicts_agree() {
     assert_eq!(
         alone,
         (0..8)
-            .map(|i| if i % 2 == 0 { Action::Allow } else { Action::Block })
+            .map(|i| if i % 2 == 0 {
+                Action::Allow
+            } else {
+                Action::Block
+            })
             .collect::<Vec<_>>()
     );
 }

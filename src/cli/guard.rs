@@ -140,7 +140,7 @@ pub fn run(args: GuardArgs) -> anyhow::Result<i32> {
     let stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
     let stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     let report = guard::run(
-        &scanner,
+        std::sync::Arc::new(scanner),
         &server,
         config,
         stdin,

@@ -250,7 +250,7 @@ impl Shared {
 /// to `notices`. The threads reading the client and writing to it are detached: the reader
 /// ends at the client's end of input, the writer as soon as its queue is delivered.
 pub fn run<R, W>(
-    scanner: &Scanner,
+    scanner: Arc<Scanner>,
     server: &ServerCommand,
     config: GuardConfig,
     client_in: R,
@@ -262,6 +262,13 @@ where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
+    // Compile every rule now, while the server starts, rather than on the first responses
+    // (detached: a session shorter than the warm-up does not wait for it).
+    let warm = Arc::clone(&scanner);
+    let _ = thread::Builder::new()
+        .name("guard-warm-up".into())
+        .spawn(move || warm.warm_up());
+    let scanner: &Scanner = &scanner;
     let notices = Notices(Arc::new(Mutex::new(notices)));
     let mut session = config.session.clone();
     session.allowlist = config.allow_tools.clone();

@@ -6,6 +6,9 @@
 //! descriptions, prompt messages. So every string is screened, except media (`data` of
 //! `image`/`audio` content is base64 pixels or samples), `type` and `mimeType`, and strings
 //! under four bytes. A `blob` (base64) is decoded and screened when it decodes to UTF-8 text.
+//! A long string that repeats one already screened (`structuredContent` mirroring a text item,
+//! as the MCP specification recommends) is screened once; its findings name the first place,
+//! and redaction covers every copy.
 
 use base64::Engine;
 use serde_json::Value;
@@ -23,72 +26,120 @@ pub const BLOB_PART: &str = "blob (base64-decoded)";
 /// Text inserted in place of a redacted span; the rule ids follow.
 pub const REDACTED_PREFIX: &str = "[REDACTED by mcpsweep: ";
 
+/// Strings at least this long that repeat one already screened are not screened again
+/// (a `structuredContent` field mirroring a text item is the usual case).
+const DEDUPE_MIN: usize = 256;
+
+/// The screened text of a result.
+#[derive(Debug, Default)]
+pub struct ResultText {
+    pub segments: Vec<Segment>,
+    /// `(pointer, pointer of the identical string screened in its place)`.
+    pub aliases: Vec<(String, String)>,
+}
+
 /// One segment per screened string of `result`, its pointer prefixed with `base` (`""` for
 /// pointers inside the result, `"/result"` for pointers inside the JSON-RPC message).
 pub fn result_segments(result: &Value, base: &str) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut pointer = base.to_string();
-    walk(result, None, false, &mut pointer, &mut out);
-    out
+    result_text(result, base).segments
 }
 
-fn walk(
-    v: &Value,
-    key: Option<&str>,
-    in_media: bool,
-    pointer: &mut String,
-    out: &mut Vec<Segment>,
-) {
-    match v {
-        Value::String(s) => match key {
-            Some("type" | "mimeType") => {}
-            Some("data") if in_media => {}
-            Some("blob") => {
-                if let Some(text) = decode_blob(s) {
-                    if text.len() >= MIN_STRING {
-                        let location = Location {
-                            json_pointer: Some(pointer.clone()),
-                            part: Some(BLOB_PART.to_string()),
-                            ..Location::default()
-                        };
-                        let span = SourceSpan::verbatim(0, text.len() as u64, 1, 1);
-                        out.push(Segment::new(text, Channel::Visible, location, span));
+/// [`result_segments`], and which long strings were left out as copies of another.
+pub fn result_text(result: &Value, base: &str) -> ResultText {
+    let mut w = Walker {
+        out: ResultText::default(),
+        by_len: std::collections::HashMap::new(),
+    };
+    let mut pointer = base.to_string();
+    w.walk(result, None, false, &mut pointer);
+    w.out
+}
+
+struct Walker {
+    out: ResultText,
+    /// Long segments by text length, to find copies without hashing every byte.
+    by_len: std::collections::HashMap<usize, Vec<usize>>,
+}
+
+impl Walker {
+    fn walk(&mut self, v: &Value, key: Option<&str>, in_media: bool, pointer: &mut String) {
+        match v {
+            Value::String(s) => match key {
+                Some("type" | "mimeType") => {}
+                Some("data") if in_media => {}
+                Some("blob") => {
+                    if let Some(text) = decode_blob(s) {
+                        if text.len() >= MIN_STRING {
+                            let location = Location {
+                                json_pointer: Some(pointer.clone()),
+                                part: Some(BLOB_PART.to_string()),
+                                ..Location::default()
+                            };
+                            let span = SourceSpan::verbatim(0, text.len() as u64, 1, 1);
+                            self.out.segments.push(Segment::new(
+                                text,
+                                Channel::Visible,
+                                location,
+                                span,
+                            ));
+                        }
                     }
                 }
+                _ if s.len() >= MIN_STRING => {
+                    if s.len() >= DEDUPE_MIN {
+                        let same = self.by_len.get(&s.len()).and_then(|idx| {
+                            idx.iter()
+                                .map(|&i| &self.out.segments[i])
+                                .find(|seg| seg.text == *s)
+                        });
+                        if let Some(seg) = same {
+                            let first = seg.location.json_pointer.clone().unwrap_or_default();
+                            self.out.aliases.push((pointer.clone(), first));
+                            return;
+                        }
+                        self.by_len
+                            .entry(s.len())
+                            .or_default()
+                            .push(self.out.segments.len());
+                    }
+                    let location = Location {
+                        json_pointer: Some(pointer.clone()),
+                        ..Location::default()
+                    };
+                    let span = SourceSpan::verbatim(0, s.len() as u64, 1, 1);
+                    self.out.segments.push(Segment::new(
+                        s.clone(),
+                        Channel::Visible,
+                        location,
+                        span,
+                    ));
+                }
+                _ => {}
+            },
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&i.to_string());
+                    self.walk(item, None, in_media, pointer);
+                    pointer.truncate(len);
+                }
             }
-            _ if s.len() >= MIN_STRING => {
-                let location = Location {
-                    json_pointer: Some(pointer.clone()),
-                    ..Location::default()
-                };
-                let span = SourceSpan::verbatim(0, s.len() as u64, 1, 1);
-                out.push(Segment::new(s.clone(), Channel::Visible, location, span));
+            Value::Object(map) => {
+                let media = matches!(
+                    map.get("type").and_then(Value::as_str),
+                    Some("image" | "audio")
+                );
+                for (k, item) in map {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&escape_pointer(k));
+                    self.walk(item, Some(k), media, pointer);
+                    pointer.truncate(len);
+                }
             }
             _ => {}
-        },
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&i.to_string());
-                walk(item, None, in_media, pointer, out);
-                pointer.truncate(len);
-            }
         }
-        Value::Object(map) => {
-            let media = matches!(
-                map.get("type").and_then(Value::as_str),
-                Some("image" | "audio")
-            );
-            for (k, item) in map {
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer(k));
-                walk(item, Some(k), media, pointer, out);
-                pointer.truncate(len);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -129,6 +180,16 @@ pub fn redact(result: &mut Value, findings: &[&Finding], base: &str) -> Result<u
             .entry((pointer.to_string(), blob))
             .or_default()
             .push((s as usize, e as usize, f.rule_id.as_str()));
+    }
+    // Copies of a screened string get the same redaction.
+    for (alias, first) in result_text(result, base).aliases {
+        let (Some(alias), Some(first)) = (alias.strip_prefix(base), first.strip_prefix(base))
+        else {
+            continue;
+        };
+        if let Some(ranges) = by_pointer.get(&(first.to_string(), false)).cloned() {
+            by_pointer.insert((alias.to_string(), false), ranges);
+        }
     }
     let mut spans = 0;
     for ((pointer, blob), ranges) in by_pointer {

@@ -188,6 +188,14 @@ impl Scanner {
         }
     }
 
+    /// Compiles every rule's confirming regex now (about half a second for the embedded
+    /// packs). Otherwise each is compiled the first time one of its anchors hits, which
+    /// makes the first screens of a long-running process slow; a one-shot check is better
+    /// off lazy. A pattern that fails to compile is reported and never matches.
+    pub fn warm_up(&self) -> Result<()> {
+        self.detector.compile_all()
+    }
+
     pub fn detector(&self) -> &Detector {
         &self.detector
     }
@@ -273,7 +281,8 @@ impl Scanner {
     /// Screens an MCP result object (of `tools/call`, `resources/read` or `prompts/get`):
     /// every string the model would read (text content, embedded resource text, resource
     /// blobs that decode to text, `structuredContent`, prompt messages), each located by its
-    /// JSON pointer inside `result`. See [`content::result_segments`].
+    /// JSON pointer inside `result`. A long string repeated verbatim (`structuredContent`
+    /// mirroring a text item) is screened once. See [`content::result_segments`].
     pub fn scan_result(&self, result: &Value) -> ScreenVerdict {
         self.scan_result_at(result, "")
     }
@@ -564,6 +573,30 @@ mod tests {
         assert!(text.ends_with("] Closing words stay."), "{text}");
         assert!(!text.contains("id_rsa"));
         assert_eq!(result["content"][0]["text"], "Line one is fine.");
+
+        // structuredContent mirroring the text: screened once, redacted in both places.
+        let long = format!(
+            "{}{INJECTION} The end.",
+            "Ordinary report text. ".repeat(20)
+        );
+        let mut result = json!({"content": [{"type": "text", "text": long}], "structuredContent": {"content": long}});
+        let v = s.scan_result(&result);
+        assert_eq!(v.segments, 1);
+        assert!(v
+            .findings
+            .iter()
+            .all(|f| f.location.json_pointer.as_deref() == Some("/content/0/text")));
+        s.redact_result(&mut result, &v).unwrap();
+        assert_eq!(
+            result["content"][0]["text"],
+            result["structuredContent"]["content"]
+        );
+        assert!(
+            result["content"][0]["text"].as_str().unwrap().ends_with(
+                "[REDACTED by mcpsweep: MCPS-CRD-001,MCPS-OVR-001,MCPS-TPO-009] The end."
+            ),
+            "{result}"
+        );
 
         let msg = json!({"jsonrpc": "2.0", "id": 7, "result": {"content": [{"type": "text", "text": INJECTION}]}});
         let v = s.scan_json_rpc(&msg).unwrap();
