@@ -33,7 +33,8 @@ fn run(mut cmd: Command, calls: usize, bytes: usize) -> Vec<Duration> {
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
     let mut line = Vec::new();
-    let mut roundtrip = |id: usize, msg: String| -> Duration {
+    // `expect`: the answer must be a full, unblocked result of at least that many bytes.
+    let mut roundtrip = |id: usize, msg: String, expect: usize| -> Duration {
         let start = Instant::now();
         stdin.write_all(msg.as_bytes()).unwrap();
         stdin.flush().unwrap();
@@ -41,6 +42,11 @@ fn run(mut cmd: Command, calls: usize, bytes: usize) -> Vec<Duration> {
         stdout.read_until(b'\n', &mut line).unwrap();
         let took = start.elapsed();
         assert!(!line.is_empty(), "no answer to request {id}");
+        assert!(
+            line.len() > expect && !line.windows(7).any(|w| w == b"isError"),
+            "unexpected answer: {}",
+            String::from_utf8_lossy(&line[..line.len().min(300)])
+        );
         took
     };
     roundtrip(
@@ -49,6 +55,7 @@ fn run(mut cmd: Command, calls: usize, bytes: usize) -> Vec<Duration> {
             "{}\n",
             serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}})
         ),
+        0,
     );
     let call = |id: usize| {
         format!(
@@ -58,15 +65,10 @@ fn run(mut cmd: Command, calls: usize, bytes: usize) -> Vec<Duration> {
     };
     let warm = (calls / 10).max(50);
     for i in 0..warm {
-        roundtrip(i + 1, call(i + 1));
+        roundtrip(i + 1, call(i + 1), bytes);
     }
-    assert!(
-        line.len() > bytes && !line.windows(7).any(|w| w == b"isError"),
-        "unexpected answer: {}",
-        String::from_utf8_lossy(&line[..line.len().min(300)])
-    );
     let times = (0..calls)
-        .map(|i| roundtrip(warm + i + 1, call(warm + i + 1)))
+        .map(|i| roundtrip(warm + i + 1, call(warm + i + 1), bytes))
         .collect();
     drop(stdin);
     let _ = child.wait();

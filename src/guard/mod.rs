@@ -924,8 +924,13 @@ impl Relay<'_> {
                 for e in &events {
                     self.shared.count(|c| c.drift_events += 1);
                     self.shared.log(|l| l.drift(e, &label));
+                    let against = if label == pin::FIRST_LIST {
+                        format!("the {label}")
+                    } else {
+                        format!("baseline {label}")
+                    };
                     self.shared.notice(&format!(
-                        "tool manifest drift against the {label}: {} {} ({})",
+                        "tool manifest drift against {against}: {} {} ({})",
                         e.change.as_str(),
                         e.tool.as_deref().unwrap_or("server instructions"),
                         e.fields.join(", ")

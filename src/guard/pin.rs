@@ -43,7 +43,7 @@ pub const FIRST_LIST: &str = "first tools/list of the session";
 impl ToolPin {
     pub fn new(baseline: Option<(Manifest, String)>, command: Vec<String>) -> ToolPin {
         let (baseline, label) = match baseline {
-            Some((m, label)) => (Some(m), label),
+            Some((m, path)) => (Some(m), path),
             None => (None, FIRST_LIST.to_string()),
         };
         ToolPin {
