@@ -150,8 +150,10 @@ fn bench_scan_text(c: &mut Criterion) {
     g.finish();
 }
 
-/// p50/p90/p99/max of single calls, in microseconds.
-fn percentiles(mut f: impl FnMut() -> usize, runs: usize) -> (f64, f64, f64, f64) {
+/// p50, p90, p99 and max of single calls, in microseconds.
+type Quantiles = (f64, f64, f64, f64);
+
+fn percentiles(mut f: impl FnMut() -> usize, runs: usize) -> Quantiles {
     for _ in 0..runs / 10 {
         black_box(f());
     }
@@ -186,7 +188,7 @@ fn latency_16k(_c: &mut Criterion) {
         "{:<44} {:>8} {:>8} {:>8} {:>8}",
         "input", "p50", "p90", "p99", "max"
     );
-    let rows: Vec<(&str, (f64, f64, f64, f64))> = vec![
+    let rows: Vec<(&str, Quantiles)> = vec![
         (
             "scan_text prose 16 KiB",
             percentiles(|| scanner.scan_text(&p).findings.len(), runs),

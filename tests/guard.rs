@@ -984,13 +984,10 @@ fn resources_and_prompts_are_screened_blocked_as_errors_or_redacted() {
     let uri = format!("mem://{}", INJECTION.replace(' ', "%20"));
     let (_, blocked) = g.request(json!(2), "resources/read", json!({"uri": uri}));
     assert_eq!(blocked["error"]["code"], -32050, "{blocked}");
-    assert!(
-        blocked["error"]["data"]["rule_ids"]
-            .as_array()
-            .unwrap()
-            .len()
-            >= 1
-    );
+    assert!(!blocked["error"]["data"]["rule_ids"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let blob = format!("blob://notes%20{}", INJECTION.replace(' ', "%20"));
     let (_, blocked) = g.request(json!(3), "resources/read", json!({"uri": blob}));
     assert_eq!(

@@ -393,7 +393,7 @@ where
         }
         match process.recv(POLL) {
             Recv::Frame(frame) => {
-                let bytes = relay.from_server(frame);
+                let bytes = relay.relay_from_server(frame);
                 let _ = out_tx.send(bytes);
             }
             Recv::Timeout => {}
@@ -711,7 +711,7 @@ struct Relay<'a> {
 impl Relay<'_> {
     /// The bytes to send the client for one server message: the message itself unless
     /// guard changed it.
-    fn from_server(&mut self, frame: Frame) -> Vec<u8> {
+    fn relay_from_server(&mut self, frame: Frame) -> Vec<u8> {
         if is_batch(&frame.raw) {
             let Ok(mut items) = serde_json::from_slice::<Vec<Value>>(&frame.raw) else {
                 return frame.raw;

@@ -160,8 +160,9 @@ fn decode_blob(s: &str) -> Option<String> {
 /// to `base`). Returns the number of spans replaced; an error when a finding cannot be
 /// placed (no pointer, no byte range, or its value is gone).
 pub fn redact(result: &mut Value, findings: &[&Finding], base: &str) -> Result<usize, String> {
-    let mut by_pointer: std::collections::BTreeMap<(String, bool), Vec<(usize, usize, &str)>> =
-        Default::default();
+    // (pointer, is a blob) -> (start, end, rule id) of each finding there.
+    type Ranges<'a> = Vec<(usize, usize, &'a str)>;
+    let mut by_pointer: std::collections::BTreeMap<(String, bool), Ranges> = Default::default();
     for f in findings {
         let loc = &f.location;
         let pointer = loc
