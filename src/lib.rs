@@ -17,6 +17,11 @@
 //! assert!(report.summary.max_severity >= Some(mcpsweep::finding::Severity::Medium));
 //! # Ok::<(), mcpsweep::error::Error>(())
 //! ```
+//!
+//! To screen content before it reaches a model (allow or block, in microseconds), build a
+//! [`screen::Scanner`] once and share it; its module docs have a runnable example, including
+//! an MCP tool result screened item by item. [`guard`] runs a stdio MCP server behind a proxy
+//! that screens its responses and records the session log.
 
 pub mod atomic;
 pub mod credentials;
@@ -27,12 +32,14 @@ pub mod evidence;
 pub mod extract;
 pub mod fault;
 pub mod finding;
+pub mod guard;
 pub mod manifest;
 pub mod mcp;
 pub mod normalize;
 pub mod purge;
 pub mod rules;
 pub mod scan;
+pub mod screen;
 pub mod secrets;
 pub mod sink;
 pub mod source;

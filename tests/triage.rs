@@ -724,7 +724,7 @@ fn tree_escalates_when_manifest_changes_are_unknown() {
     );
     assert_eq!(
         r.decision_path[4].detail,
-        "manifest changes not checked (no --manifest-events given)"
+        "manifest changes not checked (no --manifest-events given and the log does not come from mcpsweep guard)"
     );
 }
 
@@ -765,7 +765,7 @@ fn tree_no_signal_when_everything_was_evaluated() {
     assert_eq!(r.classification, Classification::NoSignal);
     assert_eq!(
         r.decision_path[0].detail,
-        "none of the five signals fired (manifest drift not checked: no --manifest-events given)"
+        "none of the five signals fired (manifest drift not checked: no --manifest-events given and the log does not come from mcpsweep guard)"
     );
 }
 
@@ -1072,7 +1072,7 @@ fn malformed_lines_are_reported_with_their_number_and_skipped() {
             (5, "invalid RFC 3339 timestamp 'March 4th': too short"),
             (
                 6,
-                "unknown event \"HEARTBEAT\" (expected SESSION_START, TOOL_INVOKED or SESSION_END)"
+                "unknown event \"HEARTBEAT\" (expected SESSION_START, TOOL_INVOKED, MANIFEST_DRIFT or SESSION_END)"
             ),
             (8, "not a JSON event: expected ident at line 1 column 2"),
             (10, "TOOL_INVOKED without a \"tool\" field"),
@@ -1386,7 +1386,7 @@ fn cli_triage_markdown_sample_incident() {
         "| T7 | T+01:19 | No exfiltration: all 15 attempts after the injection were denied. |"
     ));
     assert!(md.contains("- Time from injection to first alert: 3.0 s (send_data at T+01:07, P1_UNAUTHORIZED_TOOL, P2_SEQUENCE_ANOMALY)"));
-    assert!(md.contains("- P1_MANIFEST_DRIFT not evaluated: no --manifest-events given"));
+    assert!(md.contains("- P1_MANIFEST_DRIFT not evaluated: no --manifest-events given and the log does not come from mcpsweep guard"));
 }
 
 #[test]

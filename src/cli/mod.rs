@@ -1,7 +1,9 @@
 //! Command-line interface: clap and indicatif live here only.
 
+mod check;
 mod credentials;
 mod evidence;
+mod guard;
 mod manifest;
 mod purge;
 mod rules;
@@ -57,6 +59,12 @@ enum Command {
     /// Build the baseline triage needs from known-good sessions.
     #[command(subcommand)]
     Baseline(triage::BaselineCommand),
+    /// Screen one piece of content (text, a file, or a JSON-RPC tool result) before it reaches
+    /// a model: verdict JSON on stdout, exit 0 allow, 1 block, 2 error.
+    Check(check::CheckArgs),
+    /// Run an MCP server (stdio) behind a proxy that screens its responses, enforces a tool
+    /// allowlist, watches its tool manifest and writes the session log.
+    Guard(guard::GuardArgs),
 }
 
 pub fn run() -> i32 {
@@ -85,6 +93,8 @@ pub fn run() -> i32 {
         Command::Credentials(args) => credentials::run(args),
         Command::Triage(args) => triage::run(args),
         Command::Baseline(cmd) => triage::run_baseline(cmd),
+        Command::Check(args) => check::run(args),
+        Command::Guard(args) => guard::run(args),
     };
     match result {
         Ok(code) => code,

@@ -157,34 +157,7 @@ pub fn check(
 ) -> CheckReport {
     let d: Drift = drift::compare(baseline, current);
     let poisoning = Poisoning::of(poison::scan(detector, current));
-    let server = current
-        .server_name()
-        .or_else(|| baseline.server_name())
-        .map(str::to_string);
-    let mut events: Vec<DriftEvent> = d
-        .changes
-        .iter()
-        .map(|c| DriftEvent {
-            ts: ts.to_string(),
-            server: server.clone(),
-            tool: Some(c.tool.clone()),
-            change: c.change,
-            fields: c.fields.clone(),
-            sha256_old: c.sha256_old.clone(),
-            sha256_new: c.sha256_new.clone(),
-        })
-        .collect();
-    if d.instructions.changed {
-        events.push(DriftEvent {
-            ts: ts.to_string(),
-            server: server.clone(),
-            tool: None,
-            change: ChangeKind::Changed,
-            fields: vec!["instructions".into()],
-            sha256_old: baseline.instructions_sha256(),
-            sha256_new: current.instructions_sha256(),
-        });
-    }
+    let events = drift_events(&d, baseline, current, ts);
     let mut warnings: Vec<String> = baseline
         .warnings
         .iter()
@@ -218,6 +191,45 @@ pub fn check(
         baseline_integrity: baseline.integrity_mismatches.clone(),
         warnings,
     }
+}
+
+/// The flat drift events of a comparison, one per tool change (and one for changed server
+/// instructions), stamped `ts`: what `check` reports in `events` and `guard` logs.
+pub fn drift_events(
+    d: &Drift,
+    baseline: &Manifest,
+    current: &Manifest,
+    ts: &str,
+) -> Vec<DriftEvent> {
+    let server = current
+        .server_name()
+        .or_else(|| baseline.server_name())
+        .map(str::to_string);
+    let mut events: Vec<DriftEvent> = d
+        .changes
+        .iter()
+        .map(|c| DriftEvent {
+            ts: ts.to_string(),
+            server: server.clone(),
+            tool: Some(c.tool.clone()),
+            change: c.change,
+            fields: c.fields.clone(),
+            sha256_old: c.sha256_old.clone(),
+            sha256_new: c.sha256_new.clone(),
+        })
+        .collect();
+    if d.instructions.changed {
+        events.push(DriftEvent {
+            ts: ts.to_string(),
+            server: server.clone(),
+            tool: None,
+            change: ChangeKind::Changed,
+            fields: vec!["instructions".into()],
+            sha256_old: baseline.instructions_sha256(),
+            sha256_new: current.instructions_sha256(),
+        });
+    }
+    events
 }
 
 /// What `manifest pin` did.

@@ -265,6 +265,15 @@ pub struct StdioProcess {
 impl StdioProcess {
     /// Starts the server with piped stdin, stdout and stderr.
     pub fn spawn(cmd: &ServerCommand) -> io::Result<StdioProcess> {
+        StdioProcess::spawn_forwarding_stderr(cmd, None)
+    }
+
+    /// Like [`StdioProcess::spawn`], and everything the server writes to stderr is also
+    /// copied to `forward` as it arrives (a proxy passes its server's log on to its host).
+    pub fn spawn_forwarding_stderr(
+        cmd: &ServerCommand,
+        forward: Option<Box<dyn Write + Send>>,
+    ) -> io::Result<StdioProcess> {
         let mut command = Command::new(&cmd.program);
         command
             .args(&cmd.args)
@@ -313,11 +322,18 @@ impl StdioProcess {
             .name("mcp-stderr".into())
             .spawn(move || {
                 let mut pipe = stderr_pipe;
+                let mut forward = forward;
                 let mut chunk = [0u8; 4096];
                 loop {
                     match pipe.read(&mut chunk) {
                         Ok(0) => break,
                         Ok(n) => {
+                            if let Some(w) = forward.as_mut() {
+                                // A closed destination must not stop the draining.
+                                if w.write_all(&chunk[..n]).and_then(|_| w.flush()).is_err() {
+                                    forward = None;
+                                }
+                            }
                             if let Ok(mut t) = sink.lock() {
                                 t.total += n as u64;
                                 t.bytes.extend(&chunk[..n]);
@@ -350,6 +366,33 @@ impl StdioProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Takes the server's stdin, so that another thread can write to it while this one
+    /// receives; [`StdioProcess::send`] fails afterwards. Dropping it closes the pipe.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// Asks the server to stop (SIGTERM), if it is still running.
+    pub fn terminate(&mut self) {
+        if self.try_status().is_none() {
+            // Not reaped yet, so the pid is still this child's.
+            if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(pid, libc::SIGTERM);
+                }
+            }
+        }
+    }
+
+    /// Kills the server (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        if self.try_status().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 
     /// Sends one message.

@@ -340,6 +340,15 @@ impl Learner {
                     s.tainted = Some(format!("{what} call to {} at line {}", call.tool, ev.line));
                 }
             }
+            EventKind::ManifestDrift(e) => {
+                if s.tainted.is_none() {
+                    s.tainted = Some(format!(
+                        "manifest drift ({}) at line {}",
+                        e.describe(),
+                        ev.line
+                    ));
+                }
+            }
             EventKind::End => s.end = Some(ts),
         }
         if s.end.is_some() {

@@ -1,11 +1,13 @@
-//! Session logs: JSON Lines events (`SESSION_START`, `TOOL_INVOKED`, `SESSION_END`), read one
-//! line at a time so a log of any size needs only one line in memory.
+//! Session logs: JSON Lines events (`SESSION_START`, `TOOL_INVOKED`, `SESSION_END`, and the
+//! `MANIFEST_DRIFT` lines `mcpsweep guard` writes), read one line at a time so a log of any
+//! size needs only one line in memory.
 
 use std::io::{self, BufRead};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::drift::ManifestEvent;
 use super::time::Timestamp;
 
 /// Longest line read; a longer one is reported as malformed and skipped (without being held
@@ -154,6 +156,9 @@ pub struct LogEvent {
 pub enum EventKind {
     Start(SessionStart),
     Tool(ToolCall),
+    /// A change to the server's tool manifest seen during the session (guard's
+    /// `MANIFEST_DRIFT`): the same fields as a `--manifest-events` line.
+    ManifestDrift(ManifestEvent),
     End,
 }
 
@@ -163,6 +168,9 @@ pub struct SessionStart {
     pub task: Option<String>,
     /// `None` when the log does not record one (as opposed to an empty allowlist).
     pub allowlist: Option<Vec<String>>,
+    /// The session ran behind `mcpsweep guard` (a `guard` object in `SESSION_START`), which
+    /// pins the tool manifest and logs every drift: no `MANIFEST_DRIFT` line means none.
+    pub manifest_watched: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +196,12 @@ struct RawEvent {
     params: Option<Value>,
     outcome: Option<String>,
     response: Option<Value>,
+    guard: Option<Value>,
+    server: Option<String>,
+    change: Option<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+    change_record: Option<String>,
 }
 
 /// Parses one line of a session log.
@@ -207,6 +221,7 @@ pub fn parse_event(line: u64, bytes: &[u8]) -> Result<LogEvent, LineError> {
             role: raw.role,
             task: raw.task,
             allowlist: raw.allowlist,
+            manifest_watched: matches!(raw.guard, Some(Value::Object(_))),
         })
     } else if event.eq_ignore_ascii_case("TOOL_INVOKED") {
         let tool = raw
@@ -221,9 +236,23 @@ pub fn parse_event(line: u64, bytes: &[u8]) -> Result<LogEvent, LineError> {
         })
     } else if event.eq_ignore_ascii_case("SESSION_END") {
         EventKind::End
+    } else if event.eq_ignore_ascii_case("MANIFEST_DRIFT") {
+        let change = raw
+            .change
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| err("MANIFEST_DRIFT without a \"change\" field".into()))?;
+        EventKind::ManifestDrift(ManifestEvent {
+            ts,
+            server: raw.server,
+            tool: raw.tool.filter(|t| !t.is_empty()),
+            change,
+            fields: raw.fields,
+            change_record: raw.change_record,
+            line,
+        })
     } else {
         return Err(err(format!(
-            "unknown event \"{event}\" (expected SESSION_START, TOOL_INVOKED or SESSION_END)"
+            "unknown event \"{event}\" (expected SESSION_START, TOOL_INVOKED, MANIFEST_DRIFT or SESSION_END)"
         )));
     };
     Ok(LogEvent {
@@ -361,6 +390,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(bad.reason.starts_with("unknown event \"PING\""));
+    }
+
+    #[test]
+    fn reads_guard_manifest_drift_and_start_lines() {
+        let e = parse_event(
+            2,
+            br#"{"ts":"2026-03-02T09:01:07Z","event":"MANIFEST_DRIFT","session_id":"s1","server":"mail","tool":"send_email","change":"changed","fields":["description"],"sha256_old":"a","sha256_new":"b","baseline":"first tools/list of the session"}"#,
+        )
+        .unwrap();
+        match e.kind {
+            EventKind::ManifestDrift(m) => {
+                assert!(m.is_drift());
+                assert_eq!(m.line, 2);
+                assert_eq!(
+                    m.describe(),
+                    "changed tool send_email (description) on server mail, no change record"
+                );
+            }
+            _ => panic!("not a drift event"),
+        }
+        let bad = parse_event(
+            3,
+            br#"{"ts":"2026-03-02T09:01:07Z","event":"MANIFEST_DRIFT","session_id":"s1"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(bad.reason, "MANIFEST_DRIFT without a \"change\" field");
+        let start = |line: &[u8]| match parse_event(1, line).unwrap().kind {
+            EventKind::Start(st) => st.manifest_watched,
+            _ => panic!("not a start"),
+        };
+        assert!(start(
+            br#"{"ts":"2026-03-02T09:00:00Z","event":"SESSION_START","session_id":"s1","guard":{"block_at":"medium"}}"#
+        ));
+        assert!(!start(
+            br#"{"ts":"2026-03-02T09:00:00Z","event":"SESSION_START","session_id":"s1"}"#
+        ));
     }
 
     #[test]

@@ -414,6 +414,11 @@ impl<'a> Run<'_, 'a> {
                     self.open.insert(ev.session_id.clone(), s);
                 }
             },
+            EventKind::ManifestDrift(e) => self
+                .open
+                .entry(ev.session_id.clone())
+                .or_insert_with(|| Session::new(ev.session_id.clone(), &ev))
+                .on_manifest_event(&ev, e),
             EventKind::End => match self.open.remove(&ev.session_id) {
                 Some(mut s) => {
                     s.on_end(&ev);

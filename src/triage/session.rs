@@ -27,6 +27,11 @@ const KEEP_TOUCHED: usize = 500;
 /// Tools of the collapsed sequence shown in evidence.
 const KEEP_SEQUENCE: usize = 64;
 const KEEP_NOTES: usize = 20;
+/// Manifest changes kept from one session's own log lines.
+const KEEP_LOGGED_MANIFEST_EVENTS: usize = 1000;
+/// Why drift and manifest updates were not checked.
+const NO_MANIFEST_EVENTS: &str =
+    "no --manifest-events given and the log does not come from mcpsweep guard";
 /// Characters of params shown as a resource.
 pub(super) const RESOURCE_CHARS: usize = 200;
 
@@ -126,6 +131,10 @@ pub(super) struct Session<'a> {
     pub responses_logged: u64,
     pub responses_missing: u64,
     drift_tools_called: BTreeSet<String>,
+    /// Manifest changes the log itself records (guard's `MANIFEST_DRIFT` lines).
+    logged_manifest: Vec<ManifestEvent>,
+    /// The log's writer watched the manifest, so its silence means no drift.
+    manifest_watched: bool,
     out_of_order: u64,
     notes: Vec<String>,
 }
@@ -165,6 +174,8 @@ impl<'a> Session<'a> {
             responses_logged: 0,
             responses_missing: 0,
             drift_tools_called: BTreeSet::new(),
+            logged_manifest: Vec::new(),
+            manifest_watched: false,
             out_of_order: 0,
             notes: Vec::new(),
         }
@@ -215,6 +226,7 @@ impl<'a> Session<'a> {
         }
         self.first_ts = self.first_ts.min(ev.ts);
         self.allow_set = st.allowlist.as_ref().map(|a| a.iter().cloned().collect());
+        self.manifest_watched |= st.manifest_watched;
         if let Some(b) = ctx.baseline {
             self.resolve_baseline(ctx, b, &st);
         }
@@ -431,6 +443,23 @@ impl<'a> Session<'a> {
         a.last = Some(cref);
     }
 
+    /// A manifest change recorded in the session log itself; it concerns this session
+    /// whatever tool it names (it is the session's own server).
+    pub fn on_manifest_event(&mut self, ev: &LogEvent, mut e: ManifestEvent) {
+        let (_, ts) = self.touch(ev);
+        e.ts = ts;
+        self.manifest_watched = true;
+        if self.logged_manifest.len() < KEEP_LOGGED_MANIFEST_EVENTS {
+            self.logged_manifest.push(e);
+        }
+    }
+
+    /// Whether manifest changes were checked at all: `--manifest-events` given, or the log
+    /// was written by something that watches the manifest.
+    fn manifest_checked(&self, ctx: &Ctx<'a>) -> bool {
+        ctx.manifest.is_some() || self.manifest_watched
+    }
+
     pub fn on_end(&mut self, ev: &LogEvent) {
         let (_, ts) = self.touch(ev);
         self.end = Some((ts, ev.line));
@@ -516,10 +545,10 @@ impl<'a> Session<'a> {
         }
 
         let identity = self.identity(ctx);
-        let manifest = match ctx.manifest {
-            None => ManifestUpdate::NotChecked("no --manifest-events given".into()),
-            Some(_) if updates.is_empty() => ManifestUpdate::None,
-            Some(_) => ManifestUpdate::Coinciding(
+        let manifest = match self.manifest_checked(ctx) {
+            false => ManifestUpdate::NotChecked(NO_MANIFEST_EVENTS.into()),
+            true if updates.is_empty() => ManifestUpdate::None,
+            true => ManifestUpdate::Coinciding(
                 updates
                     .iter()
                     .map(|e| format!("{} at {}", e.describe(), e.ts))
@@ -618,18 +647,17 @@ impl<'a> Session<'a> {
         ctx: &Ctx<'a>,
         last_ts: Timestamp,
     ) -> (Vec<ManifestEvent>, Vec<ManifestEvent>) {
-        let Some(m) = ctx.manifest else {
-            return (Vec::new(), Vec::new());
-        };
-        let from = Timestamp(self.origin().0 - ctx.config.manifest_window_ms);
-        let concerns = |t: &str| {
-            self.allow_set.as_ref().is_some_and(|a| a.contains(t))
-                || self.drift_tools_called.contains(t)
-        };
-        m.during(from, last_ts, concerns)
-            .into_iter()
-            .cloned()
-            .partition(ManifestEvent::is_drift)
+        let mut events = self.logged_manifest.clone();
+        if let Some(m) = ctx.manifest {
+            let from = Timestamp(self.origin().0 - ctx.config.manifest_window_ms);
+            let concerns = |t: &str| {
+                self.allow_set.as_ref().is_some_and(|a| a.contains(t))
+                    || self.drift_tools_called.contains(t)
+            };
+            events.extend(m.during(from, last_ts, concerns).into_iter().cloned());
+        }
+        events.sort_by_key(|e| e.ts);
+        events.into_iter().partition(ManifestEvent::is_drift)
     }
 
     fn drift_signal(
@@ -638,10 +666,10 @@ impl<'a> Session<'a> {
         drift: &[ManifestEvent],
         last_ts: Timestamp,
     ) -> Result<Option<Signal>, NotEvaluated> {
-        if ctx.manifest.is_none() {
+        if !self.manifest_checked(ctx) {
             return Err(NotEvaluated {
                 id: SignalId::P1_MANIFEST_DRIFT,
-                reason: "no --manifest-events given".into(),
+                reason: NO_MANIFEST_EVENTS.into(),
             });
         }
         if drift.is_empty() {
