@@ -26,6 +26,7 @@ pub mod evidence;
 pub mod extract;
 pub mod fault;
 pub mod finding;
+pub mod index;
 pub mod manifest;
 pub mod mcp;
 pub mod normalize;

@@ -1,6 +1,7 @@
 //! Command-line interface: clap and indicatif live here only.
 
 mod evidence;
+mod index;
 mod manifest;
 mod purge;
 mod rules;
@@ -46,6 +47,15 @@ enum Command {
     /// tool poisoning).
     #[command(subcommand)]
     Manifest(manifest::ManifestCommand),
+    /// Index files and folders (text, findings, endpoints) for `search`, `sweep` and
+    /// `similar`; re-runs read only new and changed files.
+    Index(index::IndexArgs),
+    /// Search the index (tantivy query syntax; domain:, email:, rule:, severity:, channel:...).
+    Search(index::SearchArgs),
+    /// Look a list of indicators up in the index; exit 1 on any hit.
+    Sweep(index::SweepArgs),
+    /// Find documents carrying a payload reworded, translated in part or cut up.
+    Similar(index::SimilarArgs),
 }
 
 pub fn run() -> i32 {
@@ -71,6 +81,10 @@ pub fn run() -> i32 {
         Command::Verify(args) => purge::run_verify(args),
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Manifest(cmd) => manifest::run(cmd),
+        Command::Index(args) => index::run_index(args),
+        Command::Search(args) => index::run_search(args),
+        Command::Sweep(args) => index::run_sweep(args),
+        Command::Similar(args) => index::run_similar(args),
     };
     match result {
         Ok(code) => code,
