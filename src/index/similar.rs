@@ -227,6 +227,7 @@ impl Scorer<'_> {
         let weight = |s: &[&str; 3]| s.iter().map(|w| self.idf[w]).sum::<f32>();
         let total: f32 = self.shingles.iter().map(weight).sum();
         let shingle = if total > 0.0 {
+            // `+ 0.0`: an empty f32 sum is -0.0, shown as "-0.00".
             (found.iter().map(weight).sum::<f32>() + 0.0) / total
         } else {
             0.0
@@ -375,7 +376,8 @@ fn file_text(path: &Path) -> Result<String> {
 fn finding_text(index: &CorpusIndex, searcher: &Searcher, id: &str) -> Result<String> {
     let fields = &index.fields;
     let q = TermQuery::new(
-        Term::from_field_text(fields.finding, id),
+        // Keyword fields are lowercased.
+        Term::from_field_text(fields.finding, &id.to_lowercase()),
         IndexRecordOption::Basic,
     );
     let top = searcher

@@ -281,6 +281,13 @@ pub fn sweep(index: &CorpusIndex, iocs: &[Ioc], max_hits: usize) -> Result<Sweep
             });
         }
         these.sort_by(|a, b| order_key(&a.hit).cmp(&order_key(&b.hit)));
+        if ioc.kind == IocKind::Sha256 {
+            // A file hash names a file, not a place in it: one hit per file.
+            these.dedup_by(|a, b| a.hit.path == b.hit.path);
+            for h in &mut these {
+                h.hit.location = crate::document::Location::default();
+            }
+        }
         hits.extend(these);
     }
     let mut files: Vec<&str> = hits.iter().map(|h| h.hit.path.as_str()).collect();
