@@ -498,8 +498,17 @@ struct Piece {
     byte_end: Option<u64>,
     offsets: Offsets,
     original: String,
-    norm: String,
+    /// The normalized text, when it tokenizes differently from the original. ASCII text
+    /// normalizes to lowercase with whitespace runs collapsed, which gives the same tokens,
+    /// so it is indexed as is.
+    normalized: Option<String>,
     findings: Vec<usize>,
+}
+
+impl Piece {
+    fn indexed(&self) -> &str {
+        self.normalized.as_deref().unwrap_or(&self.original)
+    }
 }
 
 /// Where a piece sits, before it is known whether its text follows the source.
@@ -522,16 +531,16 @@ fn expand(
     detector: &Detector,
     out: &mut Vec<Piece>,
 ) {
-    let norm = normalize::normalize(text);
     let mut children = Vec::new();
-    for run in &norm.tag_runs {
-        children.push((
-            run.src_start,
-            run.src_end,
-            Channel::UnicodeTags,
-            run.text.clone(),
-        ));
-    }
+    let normalized = if text.is_ascii() {
+        None
+    } else {
+        let norm = normalize::normalize(text);
+        for run in norm.tag_runs {
+            children.push((run.src_start, run.src_end, Channel::UnicodeTags, run.text));
+        }
+        Some(norm.text)
+    };
     if depth < detector.config().decode_depth {
         for b in decode::find_encoded(text, detector.config().decode_budget) {
             children.push((b.src_start, b.src_end, b.channel, b.text));
@@ -541,7 +550,7 @@ fn expand(
         .iter()
         .map(|&(s, e, _, _)| child_span(text, &span, s, e))
         .collect();
-    if !norm.text.trim().is_empty() {
+    if !normalized.as_deref().unwrap_or(text).trim().is_empty() {
         out.push(Piece {
             channel,
             location: location.clone(),
@@ -551,7 +560,7 @@ fn expand(
             byte_end: span.byte_end,
             offsets: span.offsets,
             original: text.to_string(),
-            norm: norm.text,
+            normalized,
             findings: Vec::new(),
         });
     }
@@ -657,13 +666,14 @@ fn assign_findings(pieces: &mut [Piece], findings: &[Finding]) {
         };
         let same = |p: &Piece| p.channel == f.channel && p.location == base;
         let matched = f.matched.as_str();
+        let holds = |p: &Piece| match &p.normalized {
+            Some(n) => n.contains(matched),
+            None => normalize::normalize(&p.original).text.contains(matched),
+        };
         let target = pieces
             .iter()
             .position(|p| {
-                same(p)
-                    && (matched.is_empty()
-                        || p.norm.contains(matched)
-                        || p.original.contains(matched))
+                same(p) && (matched.is_empty() || holds(p) || p.original.contains(matched))
             })
             .or_else(|| pieces.iter().position(same))
             .unwrap_or(0);
@@ -711,9 +721,9 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
     if let Some(v) = &loc.part {
         d.add_text(fields.part, v);
     }
-    d.add_text(fields.text, &p.norm);
+    d.add_text(fields.text, p.indexed());
     d.add_text(fields.original, &p.original);
-    add_endpoints(&mut d, fields, &p.norm);
+    add_endpoints(&mut d, fields, p.indexed());
     let mut stored = Vec::new();
     let mut rank = None;
     for &i in &p.findings {
@@ -739,20 +749,37 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
     d
 }
 
-/// Endpoints of a piece. Only whitespace-separated words that can hold one (a dot inside,
-/// an `@`, two colons) go through the endpoint regexes: prose stays cheap.
-fn add_endpoints(d: &mut TantivyDocument, fields: &Fields, norm: &str) {
-    let mut found = Vec::new();
-    for word in norm.split(' ') {
-        let b = word.as_bytes();
-        let inner_dot = b.len() > 2 && memchr::memchr(b'.', &b[1..b.len() - 1]).is_some();
-        let colons = memchr::memchr_iter(b':', b).nth(1).is_some();
-        if inner_dot || colons || memchr::memchr(b'@', b).is_some() {
-            found.extend(endpoints::extract(word));
+/// Endpoints of a piece. Only whitespace-separated words that can hold one go through the
+/// endpoint regexes, in one batch: prose and code stay cheap.
+/// No endpoint spans whitespace, so this finds what a pass over the whole text would.
+fn add_endpoints(d: &mut TantivyDocument, fields: &Fields, text: &str) {
+    let mut batch = String::new();
+    let b = text.as_bytes();
+    let mut word_end = 0;
+    // Every endpoint holds a '.', '@' or ':'; look only at the words around those.
+    for i in memchr::memchr3_iter(b'.', b'@', b':', b) {
+        if i < word_end || (b[i] == b'.' && b.get(i + 1).is_none_or(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        let start = b[..i]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |p| p + 1);
+        word_end = b[i..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(b.len(), |p| i + p);
+        // ASCII whitespace is a char boundary.
+        let word = &text[start..word_end];
+        if endpoints::may_hold_endpoint(word) {
+            batch.push_str(word);
+            batch.push(' ');
         }
     }
-    found.sort();
-    found.dedup();
+    if batch.is_empty() {
+        return;
+    }
+    let found = endpoints::extract(&batch);
     let mut domains: HashSet<String> = HashSet::new();
     let mut hosts: HashSet<String> = HashSet::new();
     for e in &found {
