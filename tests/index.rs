@@ -271,6 +271,28 @@ fn sample_corpus_phrase_domain_rule_severity_channel() {
         c.paths(&c.search("format:mbox AND entry:\"message 2\" AND severity:>=medium")),
         set(&["mail/ap-inbox-2026-04.mbox"])
     );
+    // Obfuscated text is indexed normalized: zero-width splitting, Cyrillic look-alikes and
+    // Unicode tag characters are found by the plain phrase, and by the obfuscated one pasted.
+    let obfuscated = set(&[
+        "docs/customer-faq-tracking.txt",
+        "docs/meeting-notes-2026-03-18.txt",
+        "web/security-awareness-prompt-injection.html",
+    ]);
+    assert_eq!(
+        c.paths(&c.search("\"ignore previous instructions\"")),
+        obfuscated
+    );
+    assert_eq!(
+        c.paths(&c.search("\"Ign\u{43e}r\u{435} \u{440}r\u{435}v\u{456}\u{43e}us instructions\"")),
+        obfuscated
+    );
+    assert_eq!(
+        c.paths(&c.search("\"ignore all previous instructions\"")),
+        set(&[
+            "docs/warehouse-receiving-sop.txt",
+            "web/partner-portal-notice.html"
+        ])
+    );
     // Chinese is searchable by part of a run of characters.
     assert_eq!(
         c.paths(&c.search("\"财务报告\"")),

@@ -497,18 +497,12 @@ struct Piece {
     byte_start: Option<u64>,
     byte_end: Option<u64>,
     offsets: Offsets,
+    /// The text as extracted; the index's tokenizer normalizes it.
     original: String,
-    /// The normalized text, when it tokenizes differently from the original. ASCII text
-    /// normalizes to lowercase with whitespace runs collapsed, which gives the same tokens,
-    /// so it is indexed as is.
+    /// Its normalized form, when normalizing changes more than case and spacing (text that
+    /// is not ASCII).
     normalized: Option<String>,
     findings: Vec<usize>,
-}
-
-impl Piece {
-    fn indexed(&self) -> &str {
-        self.normalized.as_deref().unwrap_or(&self.original)
-    }
 }
 
 /// Where a piece sits, before it is known whether its text follows the source.
@@ -532,6 +526,8 @@ fn expand(
     out: &mut Vec<Piece>,
 ) {
     let mut children = Vec::new();
+    // ASCII text normalizes to lowercase with whitespace runs collapsed: nothing for
+    // endpoints or tag characters to gain.
     let normalized = if text.is_ascii() {
         None
     } else {
@@ -721,9 +717,12 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
     if let Some(v) = &loc.part {
         d.add_text(fields.part, v);
     }
-    d.add_text(fields.text, p.indexed());
-    d.add_text(fields.original, &p.original);
-    add_endpoints(&mut d, fields, p.indexed());
+    d.add_text(fields.text, &p.original);
+    add_endpoints(
+        &mut d,
+        fields,
+        p.normalized.as_deref().unwrap_or(&p.original),
+    );
     let mut stored = Vec::new();
     let mut rank = None;
     for &i in &p.findings {

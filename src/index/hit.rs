@@ -104,7 +104,7 @@ impl Hit {
         score: Score,
         terms: &BTreeMap<String, Score>,
     ) -> Hit {
-        let original = str_of(doc, fields.original).unwrap_or_default();
+        let original = str_of(doc, fields.text).unwrap_or_default();
         let findings = findings_of(doc, fields);
         let (mut snippet, mut first) = make_snippet(fields.text, &original, terms);
         if first.is_none() && !findings.is_empty() {

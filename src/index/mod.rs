@@ -4,10 +4,10 @@
 //!
 //! One index document per piece of text a model would read: a segment of a file or of a
 //! memory-store entry, plus what is decoded out of it (base64, hex, percent-encoding,
-//! character references, Unicode tag characters) as pieces of their own channel. The indexed
-//! text is the detector's normalized text, so a payload split by zero-width characters or
-//! spelled with look-alike letters indexes like the plain one. The original text is stored for
-//! snippets. Beside the pieces, one small record per file (path, size, mtime, sha256) makes
+//! character references, Unicode tag characters) as pieces of their own channel. The text is
+//! stored as extracted and tokenized after the detector's normalization, so a payload split by
+//! zero-width characters or spelled with look-alike letters indexes like the plain one, and so
+//! does a query that pastes it. Beside the pieces, one small record per file (path, size, mtime, sha256) makes
 //! re-runs incremental; records and pieces are committed together, so a crash leaves the last
 //! commit whole.
 //!
@@ -43,6 +43,8 @@ pub(crate) const MIN_THREAD_BUDGET: usize = 15_000_000;
 
 /// Tokenizer names registered on every opened index.
 const WORDS: &str = "mcps_words";
+/// Words of the normalized text (see [`crate::normalize`]).
+const TEXT: &str = "mcps_text";
 const KEYWORD: &str = "mcps_keyword";
 
 /// Why an index operation failed; every variant names the index folder or the input.
@@ -130,8 +132,8 @@ pub(crate) struct Fields {
     pub entry: Field,
     pub attachment: Field,
     pub part: Field,
+    /// The text as extracted: stored, and indexed through the normalizing tokenizer.
     pub text: Field,
-    pub original: Field,
     pub domain: Field,
     pub url: Field,
     pub email: Field,
@@ -186,8 +188,14 @@ impl Fields {
         b.add_text_field("entry", words.clone().set_stored());
         b.add_text_field("attachment", words.clone().set_stored());
         b.add_text_field("part", words.clone().set_stored());
-        b.add_text_field("text", words);
-        b.add_text_field("original", stored_only.clone());
+        b.add_text_field(
+            "text",
+            TextOptions::default().set_stored().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(TEXT)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        );
         b.add_text_field("domain", keyword.clone());
         b.add_text_field("url", keyword.clone().set_stored());
         b.add_text_field("email", keyword.clone().set_stored());
@@ -233,7 +241,6 @@ impl Fields {
             attachment: f("attachment")?,
             part: f("part")?,
             text: f("text")?,
-            original: f("original")?,
             domain: f("domain")?,
             url: f("url")?,
             email: f("email")?,
@@ -402,6 +409,9 @@ pub struct IndexStats {
 
 fn register_tokenizers(index: &Index) {
     index.tokenizers().register(WORDS, tokenize::words());
+    index
+        .tokenizers()
+        .register(TEXT, tokenize::normalized_words());
     index.tokenizers().register(KEYWORD, tokenize::keyword());
 }
 

@@ -302,7 +302,7 @@ fn rank(
         let tokens: Vec<Vec<String>> = pieces
             .iter()
             .map(|(_, d)| {
-                let original = str_of(d, fields.original).unwrap_or_default();
+                let original = str_of(d, fields.text).unwrap_or_default();
                 tokenize::word_tokens(&normalize::normalize(&original).text)
             })
             .collect();
@@ -395,7 +395,7 @@ fn finding_text(index: &CorpusIndex, searcher: &Searcher, id: &str) -> Result<St
     let finding = findings_of(&doc, fields)
         .into_iter()
         .find(|f| f.finding_id.eq_ignore_ascii_case(id));
-    let original = str_of(&doc, fields.original).unwrap_or_default();
+    let original = str_of(&doc, fields.text).unwrap_or_default();
     let norm = normalize::normalize(&original).text;
     Ok(match finding {
         Some(f) => match norm.find(&f.matched).filter(|_| !f.matched.is_empty()) {

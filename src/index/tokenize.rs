@@ -18,6 +18,14 @@ pub(crate) fn words() -> TextAnalyzer {
         .build()
 }
 
+/// Words of the normalized text: what `text` is indexed and queried with.
+pub(crate) fn normalized_words() -> TextAnalyzer {
+    TextAnalyzer::builder(NormalizingTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN))
+        .filter(LowerCaser)
+        .build()
+}
+
 /// The whole value, lowercased.
 pub(crate) fn keyword() -> TextAnalyzer {
     TextAnalyzer::builder(RawTokenizer::default())
@@ -65,6 +73,33 @@ impl Tokenizer for WordTokenizer {
             text,
             pos: 0,
             token: &mut self.token,
+        }
+    }
+}
+
+/// [`WordTokenizer`] over the normalized text. ASCII text is tokenized as is: its
+/// normalization only lowercases and collapses whitespace, which gives the same tokens.
+#[derive(Clone, Default)]
+pub(crate) struct NormalizingTokenizer {
+    token: Token,
+    normalized: String,
+}
+
+impl Tokenizer for NormalizingTokenizer {
+    type TokenStream<'a> = WordStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
+        let NormalizingTokenizer { token, normalized } = self;
+        token.reset();
+        let text: &'a str = if text.is_ascii() {
+            text
+        } else {
+            *normalized = crate::normalize::normalize(text).text;
+            normalized
+        };
+        WordStream {
+            text,
+            pos: 0,
+            token,
         }
     }
 }
@@ -150,6 +185,28 @@ mod tests {
         );
         assert_eq!(word_tokens("привет, мир"), ["привет", "мир"]);
         assert!(word_tokens(" ,. ").is_empty());
+    }
+
+    #[test]
+    fn text_is_tokenized_normalized() {
+        let tokens = |t: &str| {
+            let mut a = normalized_words();
+            let mut s = a.token_stream(t);
+            let mut out = Vec::new();
+            while let Some(t) = s.next() {
+                out.push(t.text.clone());
+            }
+            out
+        };
+        // Zero-width splitting, Cyrillic look-alikes, fullwidth letters.
+        assert_eq!(
+            tokens("Ig\u{200B}nore аll ｐｒｅｖｉｏｕｓ"),
+            ["ignore", "all", "previous"]
+        );
+        assert_eq!(
+            tokens("Plain ASCII, as is."),
+            ["plain", "ascii", "as", "is"]
+        );
     }
 
     #[test]
