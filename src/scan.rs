@@ -285,7 +285,7 @@ fn scan_file(
     display: &str,
     opts: &ScanOptions,
     buf: &mut Vec<u8>,
-    mut units: Units,
+    units: Units,
 ) -> DocResult {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
@@ -369,14 +369,7 @@ fn scan_file(
     {
         return fail(e);
     }
-    let mut r = scan_document_as(
-        detector,
-        display,
-        format,
-        buf,
-        &opts.limits,
-        units.as_deref_mut(),
-    );
+    let mut r = scan_document_as(detector, display, format, buf, &opts.limits, units);
     r.bytes = buf.len() as u64;
     // Big buffers are not kept between files.
     if buf.capacity() > 4 * opts.chunk_size {
@@ -571,6 +564,7 @@ const CHUNK_OVERLAP: usize = 8192;
 
 /// Large text files are read in chunks that overlap, so memory stays bounded whatever the
 /// file size (a 1 GB single line included).
+#[allow(clippy::too_many_arguments)]
 fn scan_chunked(
     detector: &Detector,
     mut file: File,

@@ -678,7 +678,7 @@ fn generate(dir: &Path, n: usize, size: usize) {
             x ^= x >> 7;
             x ^= x << 17;
             s.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
-            s.push(if x % 13 == 0 { '\n' } else { ' ' });
+            s.push(if x.is_multiple_of(13) { '\n' } else { ' ' });
         }
         fs::write(sub.join(format!("f{i:05}.txt")), s).unwrap();
     }

@@ -270,6 +270,9 @@ impl Scorer<'_> {
     }
 }
 
+/// A document: its path and, for a store entry, the entry id.
+type DocKey = (String, Option<String>);
+
 /// Groups candidate pieces by document, scores each document, keeps the best.
 fn rank(
     index: &CorpusIndex,
@@ -280,8 +283,7 @@ fn rank(
 ) -> Result<Vec<SimilarDoc>> {
     let fields = &index.fields;
     // Group key: path and store entry. Candidates come best first.
-    let mut groups: BTreeMap<(String, Option<String>), Vec<(Score, TantivyDocument)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<DocKey, Vec<(Score, TantivyDocument)>> = BTreeMap::new();
     for &(score, addr) in top {
         let doc: TantivyDocument = searcher
             .doc(addr)
