@@ -6,6 +6,7 @@
 //! record and all its text, or no record (and possibly part of its text, which the next run
 //! deletes and reads again). A crash leaves the last commit, which tantivy makes atomic.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -488,7 +489,7 @@ impl Offsets {
 }
 
 /// One index document before it becomes one: a segment, or text decoded out of one.
-struct Piece {
+struct Piece<'a> {
     channel: Channel,
     /// The segment's fixed location fields (page, part, pointer, entry, attachment).
     location: Location,
@@ -498,10 +499,7 @@ struct Piece {
     byte_end: Option<u64>,
     offsets: Offsets,
     /// The text as extracted; the index's tokenizer normalizes it.
-    original: String,
-    /// Its normalized form, when normalizing changes more than case and spacing (text that
-    /// is not ASCII).
-    normalized: Option<String>,
+    original: Cow<'a, str>,
     findings: Vec<usize>,
 }
 
@@ -516,37 +514,33 @@ struct Span {
 
 /// A segment and everything decoded out of it, the way the detector reads it: Unicode tag
 /// runs and encoded blobs (up to the detector's decode depth) become pieces of their own.
-fn expand(
-    text: &str,
+fn expand<'a>(
+    text: Cow<'a, str>,
     channel: Channel,
     location: &Location,
     span: Span,
     depth: u32,
     detector: &Detector,
-    out: &mut Vec<Piece>,
+    out: &mut Vec<Piece<'a>>,
 ) {
     let mut children = Vec::new();
-    // ASCII text normalizes to lowercase with whitespace runs collapsed: nothing for
-    // endpoints or tag characters to gain.
-    let normalized = if text.is_ascii() {
-        None
-    } else {
-        let norm = normalize::normalize(text);
-        for run in norm.tag_runs {
+    // Unicode tag characters are U+E0000..U+E007F, encoded F3 A0 xx xx: normalize only text
+    // that may hold some (the index's tokenizer normalizes the rest).
+    if memchr::memmem::find(text.as_bytes(), &[0xF3, 0xA0]).is_some() {
+        for run in normalize::normalize(&text).tag_runs {
             children.push((run.src_start, run.src_end, Channel::UnicodeTags, run.text));
         }
-        Some(norm.text)
-    };
+    }
     if depth < detector.config().decode_depth {
-        for b in decode::find_encoded(text, detector.config().decode_budget) {
+        for b in decode::find_encoded(&text, detector.config().decode_budget) {
             children.push((b.src_start, b.src_end, b.channel, b.text));
         }
     }
     let child_spans: Vec<Span> = children
         .iter()
-        .map(|&(s, e, _, _)| child_span(text, &span, s, e))
+        .map(|&(s, e, _, _)| child_span(&text, &span, s, e))
         .collect();
-    if !normalized.as_deref().unwrap_or(text).trim().is_empty() {
+    if !text.trim().is_empty() {
         out.push(Piece {
             channel,
             location: location.clone(),
@@ -555,13 +549,20 @@ fn expand(
             byte_start: span.byte_start,
             byte_end: span.byte_end,
             offsets: span.offsets,
-            original: text.to_string(),
-            normalized,
+            original: text,
             findings: Vec::new(),
         });
     }
     for ((_, _, ch, child), cs) in children.into_iter().zip(child_spans) {
-        expand(&child, ch, location, cs, depth + 1, detector, out);
+        expand(
+            Cow::Owned(child),
+            ch,
+            location,
+            cs,
+            depth + 1,
+            detector,
+            out,
+        );
     }
 }
 
@@ -629,7 +630,7 @@ fn unit_documents(
     let mut pieces = Vec::new();
     for seg in unit.segments {
         expand(
-            &seg.text,
+            Cow::Borrowed(&seg.text),
             seg.channel,
             &seg.location,
             segment_span(seg),
@@ -662,10 +663,7 @@ fn assign_findings(pieces: &mut [Piece], findings: &[Finding]) {
         };
         let same = |p: &Piece| p.channel == f.channel && p.location == base;
         let matched = f.matched.as_str();
-        let holds = |p: &Piece| match &p.normalized {
-            Some(n) => n.contains(matched),
-            None => normalize::normalize(&p.original).text.contains(matched),
-        };
+        let holds = |p: &Piece| normalize::normalize(&p.original).text.contains(matched);
         let target = pieces
             .iter()
             .position(|p| {
@@ -718,11 +716,7 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
         d.add_text(fields.part, v);
     }
     d.add_text(fields.text, &p.original);
-    add_endpoints(
-        &mut d,
-        fields,
-        p.normalized.as_deref().unwrap_or(&p.original),
-    );
+    add_endpoints(&mut d, fields, &p.original);
     let mut stored = Vec::new();
     let mut rank = None;
     for &i in &p.findings {
@@ -770,8 +764,14 @@ fn add_endpoints(d: &mut TantivyDocument, fields: &Fields, text: &str) {
             .map_or(b.len(), |p| i + p);
         // ASCII whitespace is a char boundary.
         let word = &text[start..word_end];
-        if endpoints::may_hold_endpoint(word) {
-            batch.push_str(word);
+        // A word with invisible or look-alike characters is read as the detector reads it.
+        let word = if word.is_ascii() {
+            Cow::Borrowed(word)
+        } else {
+            Cow::Owned(normalize::normalize(word).text)
+        };
+        if endpoints::may_hold_endpoint(&word) {
+            batch.push_str(&word);
             batch.push(' ');
         }
     }
