@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::detect::{Detector, DocMeta};
+use crate::detect::{Detector, DocMeta, ScannedText};
 use crate::document::{Channel, Format, Limits, Location, Segment};
 use crate::error::{Error, ExtractError, Result};
 use crate::extract::{self, Sniffed};
@@ -137,6 +137,8 @@ pub struct Unit<'a> {
     pub entry: Option<(&'a str, &'a str)>,
     pub segments: &'a [Segment],
     pub findings: &'a [Finding],
+    /// Every text the detector read in the segments (decoded ones included), normalized.
+    pub texts: &'a [ScannedText],
 }
 
 /// Receives the units of a file as they are scanned.
@@ -427,7 +429,8 @@ fn scan_document_as(
         path: display.to_string(),
         format,
     };
-    let (mut findings, mut verdict) = detector.scan_segments(&meta, &extracted.segments);
+    let (mut findings, mut verdict, texts) =
+        scan_segments(detector, &meta, &extracted.segments, units_wanted);
     let errors = extracted
         .warnings
         .into_iter()
@@ -447,6 +450,7 @@ fn scan_document_as(
             entry: None,
             segments: &extracted.segments,
             findings: &findings,
+            texts: &texts,
         });
     }
     let verdicts = match &sha {
@@ -534,7 +538,8 @@ fn scan_store(
                 Segment::new(f.text, Channel::Visible, location, f.span)
             })
             .collect();
-        let (mut findings, mut verdict) = detector.scan_segments(&meta, &segments);
+        let (mut findings, mut verdict, texts) =
+            scan_segments(detector, &meta, &segments, units.is_some());
         result.documents += 1;
         for f in &mut findings {
             f.assign_id(&entry.sha256);
@@ -546,6 +551,7 @@ fn scan_store(
                 entry: Some((&entry.id, &entry.sha256)),
                 segments: &segments,
                 findings: &findings,
+                texts: &texts,
             });
         }
         if findings.is_empty() {
@@ -628,7 +634,7 @@ fn scan_chunked(
         };
         let ex =
             extract::extract_text_chunk(&buf[..cut], chunk_start, line, format == Format::Markdown);
-        let (findings, _) = detector.scan_segments(&meta, &ex.segments);
+        let (findings, _, texts) = scan_segments(detector, &meta, &ex.segments, units.is_some());
         if let (Some(on_unit), Some(sha)) = (units.as_deref_mut(), &result.sha256) {
             let mut with_ids = findings.clone();
             for f in &mut with_ids {
@@ -640,6 +646,7 @@ fn scan_chunked(
                 entry: None,
                 segments: &ex.segments,
                 findings: &with_ids,
+                texts: &texts,
             });
         }
         result.findings.extend(findings);
@@ -693,6 +700,21 @@ fn scan_chunked(
     }
     *buf = Vec::new();
     result
+}
+
+/// The detector's scan, keeping the texts it read only when units want them.
+fn scan_segments(
+    detector: &Detector,
+    meta: &DocMeta,
+    segments: &[Segment],
+    keep_texts: bool,
+) -> (Vec<Finding>, Verdict, Vec<ScannedText>) {
+    if keep_texts {
+        detector.scan_segments_keeping_texts(meta, segments)
+    } else {
+        let (findings, verdict) = detector.scan_segments(meta, segments);
+        (findings, verdict, Vec::new())
+    }
 }
 
 fn char_boundary_before(b: &[u8], mut i: usize) -> usize {

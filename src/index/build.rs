@@ -6,7 +6,6 @@
 //! record and all its text, or no record (and possibly part of its text, which the next run
 //! deletes and reads again). A crash leaves the last commit, which tantivy makes atomic.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -21,10 +20,9 @@ use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::records::{self, Record, Status};
 use super::{CorpusIndex, Fields, IndexError, Result, PAYLOAD};
-use crate::detect::{endpoints, Detector};
-use crate::document::{Channel, Location, Segment};
+use crate::detect::{endpoints, Detector, ScannedText};
+use crate::document::{Channel, Location};
 use crate::finding::{EndpointKind, Finding};
-use crate::normalize::{self, decode};
 use crate::scan::{self, ErrorKind, ErrorRecord, ScanOptions, Unit};
 use crate::source::{self, FileEntry};
 
@@ -396,7 +394,7 @@ impl WorkerCtx<'_> {
                 if send_failed {
                     return;
                 }
-                let docs = unit_documents(self.fields, self.detector, &file, &unit);
+                let docs = unit_documents(self.fields, &file, &unit);
                 let bytes = unit.segments.iter().map(|s| s.text.len() as u64).sum();
                 send_failed = tx
                     .send(Msg::Docs {
@@ -488,125 +486,54 @@ impl Offsets {
     }
 }
 
-/// One index document before it becomes one: a segment, or text decoded out of one.
+/// One index document before it becomes one: a text the detector read (a segment, or text
+/// decoded out of one), borrowed from the scanned unit.
 struct Piece<'a> {
     channel: Channel,
     /// The segment's fixed location fields (page, part, pointer, entry, attachment).
-    location: Location,
+    location: &'a Location,
     line: Option<u32>,
     column: Option<u32>,
     byte_start: Option<u64>,
     byte_end: Option<u64>,
     offsets: Offsets,
-    /// The text as extracted; the index's tokenizer normalizes it.
-    original: Cow<'a, str>,
+    /// The text as extracted or decoded.
+    original: &'a str,
+    /// As the detector normalized it.
+    normalized: &'a str,
     findings: Vec<usize>,
 }
 
-/// Where a piece sits, before it is known whether its text follows the source.
-struct Span {
-    line: Option<u32>,
-    column: Option<u32>,
-    byte_start: Option<u64>,
-    byte_end: Option<u64>,
-    offsets: Offsets,
-}
-
-/// A segment and everything decoded out of it, the way the detector reads it: Unicode tag
-/// runs and encoded blobs (up to the detector's decode depth) become pieces of their own.
-fn expand<'a>(
-    text: Cow<'a, str>,
-    channel: Channel,
-    location: &Location,
-    span: Span,
-    depth: u32,
-    detector: &Detector,
-    out: &mut Vec<Piece<'a>>,
-) {
-    let mut children = Vec::new();
-    // Unicode tag characters are U+E0000..U+E007F, encoded F3 A0 xx xx: normalize only text
-    // that may hold some (the index's tokenizer normalizes the rest).
-    if memchr::memmem::find(text.as_bytes(), &[0xF3, 0xA0]).is_some() {
-        for run in normalize::normalize(&text).tag_runs {
-            children.push((run.src_start, run.src_end, Channel::UnicodeTags, run.text));
+impl<'a> Piece<'a> {
+    fn of(unit: &Unit<'a>, t: &'a ScannedText) -> Option<Piece<'a>> {
+        let seg = unit.segments.get(t.segment)?;
+        let original = t.decoded.as_deref().unwrap_or(&seg.text);
+        if t.normalized.is_empty() {
+            return None;
         }
-    }
-    if depth < detector.config().decode_depth {
-        for b in decode::find_encoded(&text, detector.config().decode_budget) {
-            children.push((b.src_start, b.src_end, b.channel, b.text));
-        }
-    }
-    let child_spans: Vec<Span> = children
-        .iter()
-        .map(|&(s, e, _, _)| child_span(&text, &span, s, e))
-        .collect();
-    if !text.trim().is_empty() {
-        out.push(Piece {
-            channel,
-            location: location.clone(),
-            line: span.line,
-            column: span.column,
-            byte_start: span.byte_start,
-            byte_end: span.byte_end,
-            offsets: span.offsets,
-            original: text,
-            findings: Vec::new(),
-        });
-    }
-    for ((_, _, ch, child), cs) in children.into_iter().zip(child_spans) {
-        expand(
-            Cow::Owned(child),
-            ch,
-            location,
-            cs,
-            depth + 1,
-            detector,
-            out,
-        );
-    }
-}
-
-fn segment_span(seg: &Segment) -> Span {
-    let sp = &seg.span;
-    Span {
-        line: sp.line,
-        column: sp.column,
-        byte_start: sp.byte_start,
-        byte_end: sp.byte_end,
-        offsets: if sp.verbatim && sp.byte_start.is_some() {
+        let sp = &t.span;
+        // Decoded text has its own line breaks; only its start is a place in the file.
+        let offsets = if t.depth > 0 {
+            Offsets::None
+        } else if sp.verbatim && sp.byte_start.is_some() {
             Offsets::Verbatim
         } else if sp.line.is_some() {
             Offsets::Lines
         } else {
             Offsets::None
-        },
-    }
-}
-
-/// Span of text decoded out of `s..e` of `text`: it points at the encoded region.
-fn child_span(text: &str, parent: &Span, s: usize, e: usize) -> Span {
-    let (byte_start, byte_end) = match (parent.offsets, parent.byte_start) {
-        (Offsets::Verbatim, Some(b)) => (Some(b + s as u64), Some(b + e as u64)),
-        _ => (parent.byte_start, parent.byte_end),
-    };
-    let (line, column) = match (parent.offsets, parent.line) {
-        (Offsets::None, _) | (_, None) => (parent.line, parent.column),
-        (_, Some(base)) => {
-            let (dl, col) = line_col(text, s);
-            let base_col = if dl == 0 {
-                parent.column.unwrap_or(1)
-            } else {
-                1
-            };
-            (Some(base + dl), Some(base_col + col))
-        }
-    };
-    Span {
-        line,
-        column,
-        byte_start,
-        byte_end,
-        offsets: Offsets::None,
+        };
+        Some(Piece {
+            channel: t.channel,
+            location: &seg.location,
+            line: sp.line,
+            column: sp.column,
+            byte_start: sp.byte_start,
+            byte_end: sp.byte_end,
+            offsets,
+            original,
+            normalized: &t.normalized,
+            findings: Vec::new(),
+        })
     }
 }
 
@@ -621,24 +548,12 @@ pub(crate) fn line_col(text: &str, at: usize) -> (u32, u32) {
 }
 
 /// The index documents of one scanned unit.
-fn unit_documents(
-    fields: &Fields,
-    detector: &Detector,
-    file: &FileCtx,
-    unit: &Unit,
-) -> Vec<TantivyDocument> {
-    let mut pieces = Vec::new();
-    for seg in unit.segments {
-        expand(
-            Cow::Borrowed(&seg.text),
-            seg.channel,
-            &seg.location,
-            segment_span(seg),
-            0,
-            detector,
-            &mut pieces,
-        );
-    }
+fn unit_documents(fields: &Fields, file: &FileCtx, unit: &Unit) -> Vec<TantivyDocument> {
+    let mut pieces: Vec<Piece> = unit
+        .texts
+        .iter()
+        .filter_map(|t| Piece::of(unit, t))
+        .collect();
     assign_findings(&mut pieces, unit.findings);
     pieces
         .iter()
@@ -661,9 +576,9 @@ fn assign_findings(pieces: &mut [Piece], findings: &[Finding]) {
             byte_end: None,
             ..f.location.clone()
         };
-        let same = |p: &Piece| p.channel == f.channel && p.location == base;
+        let same = |p: &Piece| p.channel == f.channel && *p.location == base;
         let matched = f.matched.as_str();
-        let holds = |p: &Piece| normalize::normalize(&p.original).text.contains(matched);
+        let holds = |p: &Piece| p.normalized.contains(matched);
         let target = pieces
             .iter()
             .position(|p| {
@@ -686,7 +601,7 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
     }
     d.add_text(fields.format, unit.format.as_str());
     d.add_text(fields.channel, p.channel.as_str());
-    let loc = &p.location;
+    let loc = p.location;
     if let Some(v) = loc.page {
         d.add_u64(fields.page, v.into());
     }
@@ -715,8 +630,16 @@ fn piece_document(fields: &Fields, file: &FileCtx, unit: &Unit, p: &Piece) -> Ta
     if let Some(v) = &loc.part {
         d.add_text(fields.part, v);
     }
-    d.add_text(fields.text, &p.original);
-    add_endpoints(&mut d, fields, &p.original);
+    // ASCII text normalizes to itself lowercased with whitespace runs collapsed, which
+    // tokenizes the same.
+    let indexed = if p.original.is_ascii() {
+        p.original
+    } else {
+        p.normalized
+    };
+    d.add_text(fields.text, indexed);
+    d.add_text(fields.original, p.original);
+    add_endpoints(&mut d, fields, p.normalized);
     let mut stored = Vec::new();
     let mut rank = None;
     for &i in &p.findings {
@@ -764,14 +687,8 @@ fn add_endpoints(d: &mut TantivyDocument, fields: &Fields, text: &str) {
             .map_or(b.len(), |p| i + p);
         // ASCII whitespace is a char boundary.
         let word = &text[start..word_end];
-        // A word with invisible or look-alike characters is read as the detector reads it.
-        let word = if word.is_ascii() {
-            Cow::Borrowed(word)
-        } else {
-            Cow::Owned(normalize::normalize(word).text)
-        };
-        if endpoints::may_hold_endpoint(&word) {
-            batch.push_str(&word);
+        if endpoints::may_hold_endpoint(word) {
+            batch.push_str(word);
             batch.push(' ');
         }
     }

@@ -89,6 +89,11 @@ fn u32_of(doc: &TantivyDocument, field: Field) -> Option<u32> {
     u64_of(doc, field).and_then(|v| u32::try_from(v).ok())
 }
 
+/// A piece's text as written.
+pub(crate) fn original_of(doc: &TantivyDocument, fields: &Fields) -> String {
+    str_of(doc, fields.original).unwrap_or_default()
+}
+
 /// The findings stored with a piece.
 pub(crate) fn findings_of(doc: &TantivyDocument, fields: &Fields) -> Vec<HitFinding> {
     str_of(doc, fields.findings)
@@ -104,7 +109,7 @@ impl Hit {
         score: Score,
         terms: &BTreeMap<String, Score>,
     ) -> Hit {
-        let original = str_of(doc, fields.text).unwrap_or_default();
+        let original = original_of(doc, fields);
         let findings = findings_of(doc, fields);
         let (mut snippet, mut first) = make_snippet(fields.text, &original, terms);
         if first.is_none() && !findings.is_empty() {

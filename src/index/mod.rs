@@ -4,10 +4,10 @@
 //!
 //! One index document per piece of text a model would read: a segment of a file or of a
 //! memory-store entry, plus what is decoded out of it (base64, hex, percent-encoding,
-//! character references, Unicode tag characters) as pieces of their own channel. The text is
-//! stored as extracted and tokenized after the detector's normalization, so a payload split by
-//! zero-width characters or spelled with look-alike letters indexes like the plain one, and so
-//! does a query that pastes it. Beside the pieces, one small record per file (path, size, mtime, sha256) makes
+//! character references, Unicode tag characters) as pieces of their own channel. The indexed
+//! text is the detector's normalized text (taken from the detector, not computed again), so a
+//! payload split by zero-width characters or spelled with look-alike letters indexes like the
+//! plain one; queries are normalized the same way. The original text is stored for snippets. Beside the pieces, one small record per file (path, size, mtime, sha256) makes
 //! re-runs incremental; records and pieces are committed together, so a crash leaves the last
 //! commit whole.
 //!
@@ -132,8 +132,10 @@ pub(crate) struct Fields {
     pub entry: Field,
     pub attachment: Field,
     pub part: Field,
-    /// The text as extracted: stored, and indexed through the normalizing tokenizer.
+    /// The normalized text, indexed (ASCII text as written: it tokenizes the same).
     pub text: Field,
+    /// The text as written, stored for snippets.
+    pub original: Field,
     pub domain: Field,
     pub url: Field,
     pub email: Field,
@@ -190,12 +192,13 @@ impl Fields {
         b.add_text_field("part", words.clone().set_stored());
         b.add_text_field(
             "text",
-            TextOptions::default().set_stored().set_indexing_options(
+            TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(TEXT)
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             ),
         );
+        b.add_text_field("original", stored_only.clone());
         b.add_text_field("domain", keyword.clone());
         b.add_text_field("url", keyword.clone().set_stored());
         b.add_text_field("email", keyword.clone().set_stored());
@@ -241,6 +244,7 @@ impl Fields {
             attachment: f("attachment")?,
             part: f("part")?,
             text: f("text")?,
+            original: f("original")?,
             domain: f("domain")?,
             url: f("url")?,
             email: f("email")?,
@@ -413,6 +417,17 @@ fn register_tokenizers(index: &Index) {
         .tokenizers()
         .register(TEXT, tokenize::normalized_words());
     index.tokenizers().register(KEYWORD, tokenize::keyword());
+}
+
+/// Tokenizers for parsing queries: like the index's, but the text field's normalizes what
+/// the user typed the way the indexed text was normalized.
+pub(crate) fn query_tokenizers() -> tantivy::tokenizer::TokenizerManager {
+    // A new manager: a clone would share (and change) the index's.
+    let m = tantivy::tokenizer::TokenizerManager::default();
+    m.register(WORDS, tokenize::words());
+    m.register(KEYWORD, tokenize::keyword());
+    m.register(TEXT, tokenize::normalized_words());
+    m
 }
 
 /// Total size of the regular files in `dir` (not recursive: tantivy keeps a flat folder).

@@ -93,7 +93,11 @@ pub(crate) fn parse(index: &CorpusIndex, query: &str) -> Result<Box<dyn Query>> 
         format!("severity_rank:{}{rank}", &c[1])
     });
     let fields = &index.fields;
-    let mut parser = QueryParser::for_index(&index.index, vec![fields.text]);
+    let mut parser = QueryParser::new(
+        index.index.schema(),
+        vec![fields.text],
+        super::query_tokenizers(),
+    );
     parser.set_conjunction_by_default();
     parser
         .parse_query(&rewritten)

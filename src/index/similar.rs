@@ -24,7 +24,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQu
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
-use super::hit::{findings_of, str_of};
+use super::hit::{findings_of, original_of, str_of};
 use super::{search, tokenize, CorpusIndex, Hit, IndexError, Result};
 use crate::document::Limits;
 use crate::extract;
@@ -304,8 +304,7 @@ fn rank(
         let tokens: Vec<Vec<String>> = pieces
             .iter()
             .map(|(_, d)| {
-                let original = str_of(d, fields.text).unwrap_or_default();
-                tokenize::word_tokens(&normalize::normalize(&original).text)
+                tokenize::word_tokens(&normalize::normalize(&original_of(d, fields)).text)
             })
             .collect();
         let (shingle, term) = scorer.overlaps(&tokens);
@@ -397,7 +396,7 @@ fn finding_text(index: &CorpusIndex, searcher: &Searcher, id: &str) -> Result<St
     let finding = findings_of(&doc, fields)
         .into_iter()
         .find(|f| f.finding_id.eq_ignore_ascii_case(id));
-    let original = str_of(&doc, fields.text).unwrap_or_default();
+    let original = original_of(&doc, fields);
     let norm = normalize::normalize(&original).text;
     Ok(match finding {
         Some(f) => match norm.find(&f.matched).filter(|_| !f.matched.is_empty()) {
