@@ -13,6 +13,7 @@
 #   WORK_DIR    anchors, tenfold rule set, logs, results (default: target/bench-work)
 #   SKIP_BUILD  set to 1 to use the existing target/release/mcpsweep
 #   RG          ripgrep binary (default: rg on PATH; installed with apt or cargo if missing)
+#   CORPUS_ONLY set to 1 to stop once the corpus exists (benches/index.sh uses it)
 #
 # Prints a Markdown table at the end (also written to $WORK_DIR/results.md).
 set -euo pipefail
@@ -210,6 +211,8 @@ read -r CORPUS_FILES CORPUS_BYTES < <(find "$CORPUS_DIR" -type f -name '*.txt' -
   awk '{n++; s+=$1} END {printf "%d %d\n", n, s}')
 [[ $CORPUS_BYTES -gt 0 ]] || die "corpus $CORPUS_DIR is empty"
 log "corpus: $CORPUS_FILES files, $((CORPUS_BYTES / 1000000)) MB"
+# benches/index.sh only needs the corpus.
+[[ ${CORPUS_ONLY:-0} == 1 ]] && exit 0
 
 # ---------------------------------------------------------------------------------------------
 # Anchors for ripgrep, and a rule set ten times larger for mcpsweep

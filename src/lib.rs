@@ -33,6 +33,7 @@ pub mod extract;
 pub mod fault;
 pub mod finding;
 pub mod guard;
+pub mod index;
 pub mod manifest;
 pub mod mcp;
 pub mod normalize;

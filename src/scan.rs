@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::detect::{Detector, DocMeta};
+use crate::detect::{Detector, DocMeta, ScannedText};
 use crate::document::{Channel, Format, Limits, Location, Segment};
 use crate::error::{Error, ExtractError, Result};
 use crate::extract::{self, Sniffed};
@@ -122,6 +122,62 @@ struct DocResult {
     /// Documents scanned: 1 for a file, the entry count for a store.
     documents: u64,
     skipped: bool,
+    /// sha256 of the whole file, when units were asked for (see [`read_file`]).
+    sha256: Option<String>,
+}
+
+/// One scanned document as [`read_file`] hands it over: a file, one memory-store entry, or
+/// one chunk of a large text file, with its segments and its findings (ids assigned).
+pub struct Unit<'a> {
+    pub format: Format,
+    /// sha256 of the whole file.
+    pub file_sha256: &'a str,
+    /// The memory-store entry this unit is, as (id, sha256 of its content): one unit per
+    /// entry, and finding ids derive from the entry's hash.
+    pub entry: Option<(&'a str, &'a str)>,
+    pub segments: &'a [Segment],
+    pub findings: &'a [Finding],
+    /// Every text the detector read in the segments (decoded ones included), normalized.
+    pub texts: &'a [ScannedText],
+}
+
+/// Receives the units of a file as they are scanned.
+type Units<'a, 'b> = Option<&'a mut (dyn FnMut(Unit<'_>) + 'b)>;
+
+/// What [`read_file`] found besides the units it handed over.
+#[derive(Debug, Clone, Default)]
+pub struct FileOutcome {
+    /// Bytes read (0 for a skipped file).
+    pub bytes: u64,
+    /// Documents scanned: 1 for a file, the entry count for a store.
+    pub documents: u64,
+    /// Passed over as binary or unsupported.
+    pub skipped: bool,
+    pub errors: Vec<ErrorRecord>,
+    /// sha256 of the whole file; `None` when it was not read whole (skipped, too large,
+    /// unreadable).
+    pub sha256: Option<String>,
+}
+
+/// Reads, extracts and scans one file exactly as [`scan_paths`] does, handing every scanned
+/// unit (with its segments) to `on_unit`: for callers that keep the text, like the index.
+/// Unlike a sweep it hashes every file it reads.
+pub fn read_file(
+    detector: &Detector,
+    path: &Path,
+    display: &str,
+    opts: &ScanOptions,
+    buf: &mut Vec<u8>,
+    on_unit: &mut dyn FnMut(Unit<'_>),
+) -> FileOutcome {
+    let r = scan_file(detector, path, display, opts, buf, Some(on_unit));
+    FileOutcome {
+        bytes: r.bytes,
+        documents: r.documents,
+        skipped: r.skipped,
+        errors: r.errors,
+        sha256: r.sha256,
+    }
 }
 
 /// Sweeps `inputs` (files, folders, or `-` for standard input). `on_file` is called after
@@ -143,7 +199,7 @@ pub fn scan_paths(
             .files
             .par_iter()
             .map_init(Vec::new, |buf, f| {
-                let r = scan_file(detector, &f.path, &f.display, opts, buf);
+                let r = scan_file(detector, &f.path, &f.display, opts, buf, None);
                 on_file(r.bytes);
                 r
             })
@@ -169,7 +225,7 @@ pub fn scan_paths(
 /// Scans one in-memory document (e.g. standard input or a tool result).
 pub fn scan_bytes(detector: &Detector, name: &str, bytes: &[u8], limits: &Limits) -> ScanReport {
     let started = Instant::now();
-    let r = scan_document(detector, name, name, bytes, limits);
+    let r = scan_document(detector, name, name, bytes, limits, None);
     let mut report = ScanReport {
         findings: r.findings,
         documents: r.verdicts,
@@ -231,6 +287,7 @@ fn scan_file(
     display: &str,
     opts: &ScanOptions,
     buf: &mut Vec<u8>,
+    units: Units,
 ) -> DocResult {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
@@ -251,7 +308,7 @@ fn scan_file(
                 )],
                 ..Default::default()
             },
-            Ok(_) => scan_document(detector, display, "-", &bytes, &opts.limits),
+            Ok(_) => scan_document(detector, display, "-", &bytes, &opts.limits, units),
         };
     }
     let fail = |e: std::io::Error| DocResult {
@@ -278,7 +335,7 @@ fn scan_file(
             .flatten()
     });
     if let Some(kind) = store_kind {
-        return scan_store(detector, path, display, kind, opts, size);
+        return scan_store(detector, path, display, kind, opts, size, units);
     }
     let format = match extract::sniff(&name, buf) {
         Sniffed::Format(f) => f,
@@ -292,7 +349,7 @@ fn scan_file(
     };
     let text_like = matches!(format, Format::Text | Format::Markdown);
     if text_like && size > opts.chunk_size as u64 {
-        return scan_chunked(detector, file, path, display, format, opts, buf);
+        return scan_chunked(detector, file, path, display, format, opts, buf, units);
     }
     if size > opts.max_file_size {
         return DocResult {
@@ -314,7 +371,7 @@ fn scan_file(
     {
         return fail(e);
     }
-    let mut r = scan_document_as(detector, display, format, buf, &opts.limits);
+    let mut r = scan_document_as(detector, display, format, buf, &opts.limits, units);
     r.bytes = buf.len() as u64;
     // Big buffers are not kept between files.
     if buf.capacity() > 4 * opts.chunk_size {
@@ -329,10 +386,11 @@ fn scan_document(
     name: &str,
     bytes: &[u8],
     limits: &Limits,
+    units: Units,
 ) -> DocResult {
     match extract::sniff(name, &bytes[..bytes.len().min(8192)]) {
         Sniffed::Format(f) => {
-            let mut r = scan_document_as(detector, display, f, bytes, limits);
+            let mut r = scan_document_as(detector, display, f, bytes, limits, units);
             r.bytes = bytes.len() as u64;
             r
         }
@@ -349,7 +407,9 @@ fn scan_document_as(
     format: Format,
     bytes: &[u8],
     limits: &Limits,
+    units: Units,
 ) -> DocResult {
+    let units_wanted = units.is_some();
     let extracted = match extract::extract_as(format, bytes, limits, 0) {
         Ok(ex) => ex,
         Err(ExtractError::Skipped(_)) => {
@@ -369,28 +429,44 @@ fn scan_document_as(
         path: display.to_string(),
         format,
     };
-    let (mut findings, mut verdict) = detector.scan_segments(&meta, &extracted.segments);
+    let (mut findings, mut verdict, texts) =
+        scan_segments(detector, &meta, &extracted.segments, units_wanted);
     let errors = extracted
         .warnings
         .into_iter()
         .map(|w| error(display, ErrorKind::Warning, w))
         .collect();
-    let verdicts = if findings.is_empty() {
-        Vec::new()
-    } else {
-        let sha = hex::encode(Sha256::digest(bytes));
+    // A sweep hashes only documents with findings; units always carry the hash.
+    let sha = (!findings.is_empty() || units.is_some()).then(|| hex::encode(Sha256::digest(bytes)));
+    if let Some(sha) = &sha {
         for f in &mut findings {
-            f.assign_id(&sha);
+            f.assign_id(sha);
         }
-        verdict.doc_sha256 = sha;
-        verdict.size = bytes.len() as u64;
-        vec![verdict]
+    }
+    if let (Some(on_unit), Some(sha)) = (units, &sha) {
+        on_unit(Unit {
+            format,
+            file_sha256: sha,
+            entry: None,
+            segments: &extracted.segments,
+            findings: &findings,
+            texts: &texts,
+        });
+    }
+    let verdicts = match &sha {
+        Some(sha) if !findings.is_empty() => {
+            verdict.doc_sha256 = sha.clone();
+            verdict.size = bytes.len() as u64;
+            vec![verdict]
+        }
+        _ => Vec::new(),
     };
     DocResult {
         findings,
         verdicts,
         errors,
         documents: 1,
+        sha256: sha.filter(|_| units_wanted),
         ..Default::default()
     }
 }
@@ -403,6 +479,7 @@ fn scan_store(
     kind: StoreKind,
     opts: &ScanOptions,
     size: u64,
+    mut units: Units,
 ) -> DocResult {
     let Some(format) = store::open(kind, &opts.store_options) else {
         return DocResult {
@@ -436,6 +513,17 @@ fn scan_store(
             .collect(),
         ..Default::default()
     };
+    if units.is_some() {
+        match hash_file(path) {
+            Ok(sha) => result.sha256 = Some(sha),
+            Err(e) => result.errors.push(error(
+                display,
+                ErrorKind::Unreadable,
+                format!("re-reading to hash: {e}"),
+            )),
+        }
+    }
+    let file_sha256 = result.sha256.clone().unwrap_or_default();
     for entry in contents.entries {
         let segments: Vec<Segment> = entry
             .fields
@@ -450,13 +538,24 @@ fn scan_store(
                 Segment::new(f.text, Channel::Visible, location, f.span)
             })
             .collect();
-        let (mut findings, mut verdict) = detector.scan_segments(&meta, &segments);
+        let (mut findings, mut verdict, texts) =
+            scan_segments(detector, &meta, &segments, units.is_some());
         result.documents += 1;
-        if findings.is_empty() {
-            continue;
-        }
         for f in &mut findings {
             f.assign_id(&entry.sha256);
+        }
+        if let Some(on_unit) = units.as_deref_mut() {
+            on_unit(Unit {
+                format: Format::MemoryStore,
+                file_sha256: &file_sha256,
+                entry: Some((&entry.id, &entry.sha256)),
+                segments: &segments,
+                findings: &findings,
+                texts: &texts,
+            });
+        }
+        if findings.is_empty() {
+            continue;
         }
         verdict.doc_sha256 = entry.sha256;
         verdict.entry = Some(entry.id);
@@ -471,6 +570,7 @@ const CHUNK_OVERLAP: usize = 8192;
 
 /// Large text files are read in chunks that overlap, so memory stays bounded whatever the
 /// file size (a 1 GB single line included).
+#[allow(clippy::too_many_arguments)]
 fn scan_chunked(
     detector: &Detector,
     mut file: File,
@@ -479,6 +579,7 @@ fn scan_chunked(
     format: Format,
     opts: &ScanOptions,
     buf: &mut Vec<u8>,
+    mut units: Units,
 ) -> DocResult {
     let meta = DocMeta {
         path: display.to_string(),
@@ -488,6 +589,18 @@ fn scan_chunked(
         documents: 1,
         ..Default::default()
     };
+    // Units need finding ids chunk by chunk, so the file is hashed first.
+    if units.is_some() {
+        match hash_file(path) {
+            Ok(sha) => result.sha256 = Some(sha),
+            Err(e) => {
+                result
+                    .errors
+                    .push(error(display, ErrorKind::Unreadable, e.to_string()));
+                return result;
+            }
+        }
+    }
     // `buf` holds the sniffed head; it is the start of the first chunk.
     let mut chunk_start: u64 = 0;
     let mut line: u32 = 1;
@@ -521,7 +634,21 @@ fn scan_chunked(
         };
         let ex =
             extract::extract_text_chunk(&buf[..cut], chunk_start, line, format == Format::Markdown);
-        let (findings, _) = detector.scan_segments(&meta, &ex.segments);
+        let (findings, _, texts) = scan_segments(detector, &meta, &ex.segments, units.is_some());
+        if let (Some(on_unit), Some(sha)) = (units.as_deref_mut(), &result.sha256) {
+            let mut with_ids = findings.clone();
+            for f in &mut with_ids {
+                f.assign_id(sha);
+            }
+            on_unit(Unit {
+                format,
+                file_sha256: sha,
+                entry: None,
+                segments: &ex.segments,
+                findings: &with_ids,
+                texts: &texts,
+            });
+        }
         result.findings.extend(findings);
         result.errors.extend(
             ex.warnings
@@ -550,7 +677,11 @@ fn scan_chunked(
         a.rule_id == b.rule_id && a.location == b.location && a.channel == b.channel
     });
     if !result.findings.is_empty() {
-        match hash_file(path) {
+        let hashed = match &result.sha256 {
+            Some(sha) => Ok(sha.clone()),
+            None => hash_file(path),
+        };
+        match hashed {
             Ok(sha) => {
                 for f in &mut result.findings {
                     f.assign_id(&sha);
@@ -569,6 +700,21 @@ fn scan_chunked(
     }
     *buf = Vec::new();
     result
+}
+
+/// The detector's scan, keeping the texts it read only when units want them.
+fn scan_segments(
+    detector: &Detector,
+    meta: &DocMeta,
+    segments: &[Segment],
+    keep_texts: bool,
+) -> (Vec<Finding>, Verdict, Vec<ScannedText>) {
+    if keep_texts {
+        detector.scan_segments_keeping_texts(meta, segments)
+    } else {
+        let (findings, verdict) = detector.scan_segments(meta, segments);
+        (findings, verdict, Vec::new())
+    }
 }
 
 fn char_boundary_before(b: &[u8], mut i: usize) -> usize {

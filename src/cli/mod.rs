@@ -4,6 +4,7 @@ mod check;
 mod credentials;
 mod evidence;
 mod guard;
+mod index;
 mod manifest;
 mod purge;
 mod rules;
@@ -65,6 +66,15 @@ enum Command {
     /// Run an MCP server (stdio) behind a proxy that screens its responses, enforces a tool
     /// allowlist, watches its tool manifest and writes the session log.
     Guard(guard::GuardArgs),
+    /// Index files and folders (text, findings, endpoints) for `search`, `sweep` and
+    /// `similar`; re-runs read only new and changed files.
+    Index(index::IndexArgs),
+    /// Search the index (tantivy query syntax; domain:, email:, rule:, severity:, channel:...).
+    Search(index::SearchArgs),
+    /// Look a list of indicators up in the index; exit 1 on any hit.
+    Sweep(index::SweepArgs),
+    /// Find documents carrying a payload reworded, translated in part or cut up.
+    Similar(index::SimilarArgs),
 }
 
 pub fn run() -> i32 {
@@ -95,6 +105,10 @@ pub fn run() -> i32 {
         Command::Baseline(cmd) => triage::run_baseline(cmd),
         Command::Check(args) => check::run(args),
         Command::Guard(args) => guard::run(args),
+        Command::Index(args) => index::run_index(args),
+        Command::Search(args) => index::run_search(args),
+        Command::Sweep(args) => index::run_sweep(args),
+        Command::Similar(args) => index::run_similar(args),
     };
     match result {
         Ok(code) => code,

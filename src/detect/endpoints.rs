@@ -206,6 +206,55 @@ pub fn extract(text: &str) -> Vec<Endpoint> {
     out
 }
 
+/// Whether a word (no whitespace in it) can hold an endpoint: a cheap test that lets a caller
+/// run [`extract`] only on the few words of a long text that need it. Never false for a word
+/// in which `extract` finds something.
+pub fn may_hold_endpoint(word: &str) -> bool {
+    let b = word.as_bytes();
+    // An e-mail address: a dot after the '@'.
+    let email = memchr::memchr(b'@', b).is_some_and(|at| memchr::memchr(b'.', &b[at..]).is_some());
+    if email
+        || memchr::memmem::find(b, b"://").is_some()
+        || b.windows(4).any(|w| w.eq_ignore_ascii_case(b"www."))
+        || ipv6_groups(b)
+    {
+        return true;
+    }
+    let dots = memchr::memchr_iter(b'.', b).count();
+    memchr::memchr_iter(b'.', b).any(|i| {
+        let rest = &b[i + 1..];
+        let n = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let label = &rest[..n];
+        match label.first() {
+            // An IPv4 address has three dots.
+            Some(c) if c.is_ascii_digit() => dots >= 3,
+            Some(_) => {
+                (2..=24).contains(&n)
+                    && label.iter().all(u8::is_ascii_alphabetic)
+                    && std::str::from_utf8(label).is_ok_and(plausible_tld)
+            }
+            None => false,
+        }
+    })
+}
+
+/// Two hex groups each followed by a colon (`2001:db8:`), which every IPv6 address the
+/// extractor takes has; `std::io::Read` has none.
+fn ipv6_groups(b: &[u8]) -> bool {
+    memchr::memchr_iter(b':', b).any(|i| {
+        i > 0
+            && b[i - 1].is_ascii_hexdigit()
+            && b[i + 1..]
+                .iter()
+                .take(5)
+                .position(|&c| c == b':')
+                .is_some_and(|n| n >= 1 && b[i + 1..i + 1 + n].iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
 fn overlaps(covered: &[(usize, usize)], s: usize, e: usize) -> bool {
     covered.iter().any(|&(a, b)| s < b && a < e)
 }
@@ -292,6 +341,38 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn words_without_endpoints_are_passed_over() {
+        for w in [
+            "https://collector.evil.io/c?d={data}",
+            "ops@attacker.net",
+            "203.0.113.9,",
+            "[2001:db8::1].",
+            "(external-endpoint.attacker.io)",
+            "www.Example.COM/x",
+            "mail.example.co.uk",
+            "www.foo.zip/abc",
+            "fe80:1:2::3",
+            "x=2001:db8::1",
+        ] {
+            assert!(may_hold_endpoint(w), "{w}");
+            assert!(!extract(w).is_empty(), "{w}");
+        }
+        for w in [
+            "os.path.join(x)",
+            "self.assertEqual",
+            "3.14",
+            "v1.2.3",
+            "main.rs",
+            "e.g.",
+            "std::io::Read",
+            "@property",
+        ] {
+            assert!(!may_hold_endpoint(w), "{w}");
+            assert!(extract(w).is_empty(), "{w}");
+        }
     }
 
     #[test]

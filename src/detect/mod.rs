@@ -259,17 +259,32 @@ impl Detector {
     /// sorted by location, without `doc_sha256` and `finding_id` (see [`Finding::assign_id`]).
     pub fn scan_segments(&self, meta: &DocMeta, segments: &[Segment]) -> (Vec<Finding>, Verdict) {
         let mut state = DocState::default();
-        for seg in segments {
-            self.scan_text(
-                &seg.text,
-                seg.channel,
-                &seg.location,
-                &seg.span,
-                0,
-                &mut state,
-            );
-        }
+        self.scan_all(segments, &mut state);
         score::finish(self, meta, state)
+    }
+
+    /// [`Detector::scan_segments`], also returning every text it read with its normalized
+    /// form, so a caller that indexes the text does not normalize and decode it again.
+    pub fn scan_segments_keeping_texts(
+        &self,
+        meta: &DocMeta,
+        segments: &[Segment],
+    ) -> (Vec<Finding>, Verdict, Vec<ScannedText>) {
+        let mut state = DocState {
+            texts: Some(Vec::new()),
+            ..DocState::default()
+        };
+        self.scan_all(segments, &mut state);
+        let texts = state.texts.take().unwrap_or_default();
+        let (findings, verdict) = score::finish(self, meta, state);
+        (findings, verdict, texts)
+    }
+
+    fn scan_all(&self, segments: &[Segment], state: &mut DocState) {
+        for (i, seg) in segments.iter().enumerate() {
+            state.segment = i;
+            self.scan_text(&seg.text, seg.channel, &seg.location, &seg.span, 0, state);
+        }
     }
 
     /// Scans one run of text (and, recursively, what is smuggled or encoded in it).
@@ -314,6 +329,16 @@ impl Detector {
                 let child = child_span(span, &mut lines, blob.src_start, blob.src_end);
                 self.scan_text(&blob.text, blob.channel, location, &child, depth + 1, state);
             }
+        }
+        if let Some(texts) = &mut state.texts {
+            texts.push(ScannedText {
+                segment: state.segment,
+                depth,
+                channel,
+                span: span.clone(),
+                decoded: (depth > 0).then(|| text.to_string()),
+                normalized: norm.text,
+            });
         }
     }
 
@@ -540,6 +565,27 @@ struct DocState {
     segments: usize,
     /// Mentions of prompt injection as a topic.
     topic: u32,
+    /// The texts read, when the caller keeps them (see [`Detector::scan_segments_keeping_texts`]).
+    texts: Option<Vec<ScannedText>>,
+    /// Index of the input segment being scanned.
+    segment: usize,
+}
+
+/// A text the detector read, with its normalized form: a segment's text, or text decoded or
+/// un-smuggled out of one (base64, hex, percent-encoding, character references, Unicode tag
+/// characters). For callers that keep what was read, like the corpus index.
+#[derive(Debug, Clone)]
+pub struct ScannedText {
+    /// Index of the segment it is, or came out of.
+    pub segment: usize,
+    /// 0 for a segment's own text, 1 and more for text decoded out of it.
+    pub depth: u32,
+    pub channel: Channel,
+    /// Where it is; for decoded text, the encoded region it came from.
+    pub span: SourceSpan,
+    /// The decoded text (`None` at depth 0: the segment's text).
+    pub decoded: Option<String>,
+    pub normalized: String,
 }
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {

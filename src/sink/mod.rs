@@ -9,7 +9,7 @@ use crate::finding::{Finding, Severity, Verdict};
 use crate::rules::Rule;
 use crate::scan::ScanReport;
 
-pub use human::write_human;
+pub use human::{describe_location, write_human};
 pub use sarif::to_sarif;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
