@@ -11,15 +11,17 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::records::{self, Record, Status};
-use super::{CorpusIndex, Fields, IndexError, Result, PAYLOAD};
+use super::{tokenize, CorpusIndex, Fields, IndexError, Result, PAYLOAD};
 use crate::detect::{endpoints, Detector, ScannedText};
 use crate::document::{Channel, Location};
 use crate::finding::{EndpointKind, Finding};
@@ -136,14 +138,32 @@ pub fn index_paths(
     let budget = opts
         .memory_budget
         .max(index_threads * super::MIN_THREAD_BUDGET);
+    // Counts the text tantivy's indexing threads take in, for `Backlog`.
+    let consumed = Arc::new(AtomicU64::new(0));
+    ci.index.tokenizers().register(
+        super::TEXT,
+        tokenize::counting_normalized_words(Arc::clone(&consumed)),
+    );
+    // One merge thread: merges compete with extraction for the cores and hold memory.
+    let options = IndexWriterOptions::builder()
+        .num_worker_threads(index_threads)
+        .memory_budget_per_thread(budget / index_threads)
+        .num_merge_threads(1)
+        .build();
     let mut writer: IndexWriter = ci
         .index
-        .writer_with_num_threads(index_threads, budget)
+        .writer_with_options(options)
         .map_err(|e| IndexError::tantivy(dir, e))?;
-    let known = {
+    let (known, present) = {
         let reader = ci.reader()?;
-        records::load(&reader.searcher()).map_err(|e| IndexError::tantivy(dir, e))?
+        let searcher = reader.searcher();
+        let known = records::load(&searcher).map_err(|e| IndexError::tantivy(dir, e))?;
+        let present = indexed_paths(&searcher, &fields).map_err(|e| IndexError::tantivy(dir, e))?;
+        (known, present)
     };
+    // Deleting is needed only for a path the index holds something of (a record, or text
+    // committed before a crash); on a fresh index, queuing a delete per file costs memory.
+    let has_text = |p: &str| present.contains(p) || known.contains_key(p);
 
     let walked = source::walk(&roots, opts.scan.walk);
     let mut report = IndexReport {
@@ -189,7 +209,15 @@ pub fn index_paths(
             });
             drop(tx);
         });
-        let r = write_loop(&mut writer, &fields, rx, opts.commit_bytes);
+        let mut backlog = Backlog::new(consumed);
+        let r = write_loop(
+            &mut writer,
+            &fields,
+            rx,
+            opts.commit_bytes,
+            &has_text,
+            &mut backlog,
+        );
         if r.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -258,6 +286,8 @@ fn write_loop(
     fields: &Fields,
     rx: Receiver<Msg>,
     commit_bytes: u64,
+    has_text: &dyn Fn(&str) -> bool,
+    backlog: &mut Backlog,
 ) -> tantivy::Result<Written> {
     let mut out = Written::default();
     // Files whose old text is already deleted in this run.
@@ -266,17 +296,18 @@ fn write_loop(
     for msg in rx {
         match msg {
             Msg::Docs { path, docs, bytes } => {
-                if started.insert(path.clone()) {
+                if started.insert(path.clone()) && has_text(&path) {
                     delete_file(writer, fields, &path);
                 }
                 out.pieces += docs.len() as u64;
                 for d in docs {
+                    backlog.add(text_len(&d, fields.text));
                     writer.add_document(d)?;
                 }
                 since_commit += bytes;
             }
             Msg::Done { path, record } => {
-                if !started.remove(&path) {
+                if !started.remove(&path) && has_text(&path) {
                     delete_file(writer, fields, &path);
                 }
                 if let Some(r) = record {
@@ -292,6 +323,71 @@ fn write_loop(
             commit(writer)?;
             out.commits += 1;
             since_commit = 0;
+        }
+    }
+    Ok(out)
+}
+
+/// Text waiting in tantivy's indexing queue, which is bounded in documents (10,000) but not
+/// in bytes: with large documents it would hold gigabytes. The writer waits while more than
+/// `MAX_BACKLOG` bytes of text are queued and not yet taken in by an indexing thread (the
+/// text field's tokenizer counts what it is given).
+struct Backlog {
+    consumed: Arc<AtomicU64>,
+    queued: u64,
+}
+
+const MAX_BACKLOG: u64 = 8 << 20;
+
+impl Backlog {
+    fn new(consumed: Arc<AtomicU64>) -> Self {
+        Backlog {
+            consumed,
+            queued: 0,
+        }
+    }
+
+    /// Waits for room, then counts `len` more bytes as queued.
+    fn add(&mut self, len: u64) {
+        let mut last = self.consumed.load(Ordering::Relaxed);
+        let mut progress = Instant::now();
+        while self.queued.saturating_sub(last) > MAX_BACKLOG {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            let now = self.consumed.load(Ordering::Relaxed);
+            if now != last {
+                last = now;
+                progress = Instant::now();
+            } else if progress.elapsed() > std::time::Duration::from_secs(5) {
+                // Never wait forever on a miscount (a document whose text tantivy did not
+                // tokenize): the queue stays bounded in documents anyway.
+                self.queued = last;
+                break;
+            }
+        }
+        self.queued += len;
+    }
+}
+
+/// Bytes of a piece's indexed text (0 for documents without one, like file records).
+fn text_len(doc: &TantivyDocument, field: tantivy::schema::Field) -> u64 {
+    use tantivy::schema::Value;
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .map_or(0, |t| t.len() as u64)
+}
+
+/// Paths that have text in the index (including text committed before a crash, without a
+/// record).
+fn indexed_paths(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+) -> tantivy::Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for seg in searcher.segment_readers() {
+        let inverted = seg.inverted_index(fields.path_id)?;
+        let mut terms = inverted.terms().stream()?;
+        while terms.advance() {
+            out.insert(String::from_utf8_lossy(terms.key()).into_owned());
         }
     }
     Ok(out)

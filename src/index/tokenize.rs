@@ -1,6 +1,9 @@
 //! Tokenizers: words for text (CJK one character per token), whole lowercased values for
 //! keywords (domains, rule ids, channels).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use tantivy::tokenizer::{
     LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
@@ -77,18 +80,39 @@ impl Tokenizer for WordTokenizer {
     }
 }
 
+/// Words of the normalized text, adding the bytes of every text it tokenizes to `consumed`:
+/// the index writer's measure of how much text tantivy's indexing threads have taken in, so
+/// it can bound the text waiting in tantivy's queue (which is bounded in documents only).
+pub(crate) fn counting_normalized_words(consumed: Arc<AtomicU64>) -> TextAnalyzer {
+    TextAnalyzer::builder(NormalizingTokenizer {
+        consumed: Some(consumed),
+        ..NormalizingTokenizer::default()
+    })
+    .filter(RemoveLongFilter::limit(MAX_TOKEN))
+    .filter(LowerCaser)
+    .build()
+}
+
 /// [`WordTokenizer`] over the normalized text. ASCII text is tokenized as is: its
 /// normalization only lowercases and collapses whitespace, which gives the same tokens.
 #[derive(Clone, Default)]
 pub(crate) struct NormalizingTokenizer {
     token: Token,
     normalized: String,
+    consumed: Option<Arc<AtomicU64>>,
 }
 
 impl Tokenizer for NormalizingTokenizer {
     type TokenStream<'a> = WordStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
-        let NormalizingTokenizer { token, normalized } = self;
+        let NormalizingTokenizer {
+            token,
+            normalized,
+            consumed,
+        } = self;
+        if let Some(c) = consumed {
+            c.fetch_add(text.len() as u64, Ordering::Relaxed);
+        }
         token.reset();
         let text: &'a str = if text.is_ascii() {
             text
