@@ -100,7 +100,7 @@ impl Case {
             "--format",
             format,
         ];
-        if !extra.iter().any(|a| *a == "--manifest") {
+        if !extra.contains(&"--manifest") {
             args.extend(["--manifest", "manifest/current.json"]);
         }
         args.extend(extra);

@@ -468,11 +468,15 @@ pub fn audit_memory(ctx: &Ctx) -> Item {
         );
         return item;
     }
-    if ctx.vault.is_none() {
-        not_checked(
+    match &ctx.vault {
+        None => not_checked(
             &mut item,
             "pass --vault DIR: without it purge records and purged entries coming back cannot be checked",
-        );
+        ),
+        Some(Err(e)) => item.evidence.push(format!(
+            "{e}: purge records and purged entries coming back cannot be checked"
+        )),
+        Some(Ok(_)) => {}
     }
     let mut worst = Status::Done;
     for store in &inputs.memory {
