@@ -24,6 +24,7 @@
 //! that screens its responses and records the session log.
 
 pub mod atomic;
+pub mod checklist;
 pub mod credentials;
 pub mod detect;
 pub mod document;

@@ -1,6 +1,7 @@
 //! Command-line interface: clap and indicatif live here only.
 
 mod check;
+mod checklist;
 mod credentials;
 mod evidence;
 mod guard;
@@ -75,6 +76,9 @@ enum Command {
     Sweep(index::SweepArgs),
     /// Find documents carrying a payload reworded, translated in part or cut up.
     Similar(index::SimilarArgs),
+    /// Fill the guide's eradication checklist from real checks, with deadlines from
+    /// containment and the post-incident review skeleton.
+    Checklist(checklist::ChecklistArgs),
 }
 
 pub fn run() -> i32 {
@@ -109,6 +113,7 @@ pub fn run() -> i32 {
         Command::Search(args) => index::run_search(args),
         Command::Sweep(args) => index::run_sweep(args),
         Command::Similar(args) => index::run_similar(args),
+        Command::Checklist(args) => checklist::run(args),
     };
     match result {
         Ok(code) => code,
