@@ -25,7 +25,11 @@ struct Labelled {
 }
 
 fn load(name: &str) -> Vec<Labelled> {
-    load_path(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval").join(name))
+    load_path(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/eval")
+            .join(name),
+    )
 }
 
 fn load_path(path: &Path) -> Vec<Labelled> {
