@@ -34,7 +34,7 @@ fn load(name: &str) -> Vec<Labelled> {
 
 fn load_path(path: &Path) -> Vec<Labelled> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
