@@ -25,10 +25,16 @@ struct Labelled {
 }
 
 fn load(name: &str) -> Vec<Labelled> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/eval")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    load_path(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/eval")
+            .join(name),
+    )
+}
+
+fn load_path(path: &Path) -> Vec<Labelled> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
@@ -155,15 +161,49 @@ fn flagged(detector: &Detector, name: &str, bytes: &[u8]) -> bool {
 
 #[test]
 fn recall_and_false_positive_rate_on_the_labelled_set() {
-    let detector = Detector::new(RuleSet::embedded().unwrap(), DetectConfig::default()).unwrap();
     let payloads = load("payloads.jsonl");
     let benign = load("benign.jsonl");
     assert!(payloads.len() >= 400 && benign.len() >= 400);
+    let (recall, fpr, per_carrier) = measure(&payloads, &benign, 40);
+    assert!(recall >= 0.95, "recall {:.3} below 0.95", recall);
+    for (name, (h, t)) in &per_carrier {
+        assert!(
+            *h as f64 / *t as f64 >= 0.90,
+            "carrier {name}: recall {h}/{t} below 0.90"
+        );
+    }
+    assert!(fpr <= 0.01, "false-positive rate {:.4} above 0.01", fpr);
+}
+
+/// Measures a batch kept outside `tests/eval/` (a fresh held-out set, before it joins the
+/// labelled set): `EVAL_PAYLOADS=a.jsonl EVAL_BENIGN=b.jsonl cargo test --release --test eval
+/// -- --ignored --nocapture held_out`.
+#[test]
+#[ignore]
+fn held_out_batch() {
+    let payloads = std::env::var("EVAL_PAYLOADS").expect("EVAL_PAYLOADS names a jsonl file");
+    let benign = std::env::var("EVAL_BENIGN").expect("EVAL_BENIGN names a jsonl file");
+    measure(
+        &load_path(Path::new(&payloads)),
+        &load_path(Path::new(&benign)),
+        usize::MAX,
+    );
+}
+
+/// Recall over every (payload, carrier) pair, false-positive rate over benign texts as plain
+/// text and as HTML, and recall per carrier; prints the table, plain-text misses and false
+/// positives (at most `show` of each).
+fn measure(
+    payloads: &[Labelled],
+    benign: &[Labelled],
+    show: usize,
+) -> (f64, f64, BTreeMap<&'static str, (usize, usize)>) {
+    let detector = Detector::new(RuleSet::embedded().unwrap(), DetectConfig::default()).unwrap();
 
     let mut per_carrier: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut missed_plain = Vec::new();
     let (mut hit, mut total) = (0usize, 0usize);
-    for p in &payloads {
+    for p in payloads {
         for (name, carrier) in carriers() {
             let Some((file, bytes)) = carrier(&p.text) else {
                 continue;
@@ -187,7 +227,7 @@ fn recall_and_false_positive_rate_on_the_labelled_set() {
     }
     let mut false_positives = Vec::new();
     let mut benign_total = 0usize;
-    for b in &benign {
+    for b in benign {
         for (file, bytes) in [
             ("doc.txt", b.text.clone().into_bytes()),
             (
@@ -226,23 +266,18 @@ fn recall_and_false_positive_rate_on_the_labelled_set() {
         false_positives.len(),
         benign.len()
     );
-    for m in missed_plain.iter().take(40) {
+    let plain = per_carrier.get("plain text").copied().unwrap_or_default();
+    println!(
+        "documents flagged: plain text {}/{}; benign {}/{benign_total}",
+        plain.0,
+        plain.1,
+        false_positives.len()
+    );
+    for m in missed_plain.iter().take(show) {
         println!("MISSED {m}");
     }
-    for f in false_positives.iter().take(40) {
+    for f in false_positives.iter().take(show) {
         println!("FALSE POSITIVE {f}");
     }
-    assert!(recall >= 0.95, "recall {:.3} below 0.95", recall);
-    for (name, (h, t)) in &per_carrier {
-        assert!(
-            *h as f64 / *t as f64 >= 0.90,
-            "carrier {name}: recall {h}/{t} below 0.90"
-        );
-    }
-    assert!(
-        fpr <= 0.01,
-        "false-positive rate {:.4} above 0.01:\n{}",
-        fpr,
-        false_positives.join("\n")
-    );
+    (recall, fpr, per_carrier)
 }

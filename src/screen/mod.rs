@@ -593,7 +593,7 @@ mod tests {
         );
         assert!(
             result["content"][0]["text"].as_str().unwrap().ends_with(
-                "[REDACTED by mcpsweep: MCPS-CRD-001,MCPS-OVR-001,MCPS-TPO-009] The end."
+                "[REDACTED by mcpsweep: MCPS-CRD-001,MCPS-OVR-001,MCPS-OVR-022,MCPS-TPO-009] The end."
             ),
             "{result}"
         );
