@@ -1,6 +1,7 @@
 //! Detection: one aho-corasick prefilter over every rule's anchors, regex confirmation near
 //! anchor hits, obfuscation signals, endpoints, then scoring of the whole document.
 
+mod ascii;
 pub mod endpoints;
 mod score;
 
@@ -96,8 +97,15 @@ pub struct Detector {
     /// Each rule's confirming regex, compiled the first time one of its anchors hits: with
     /// big rule sets most regexes are never needed, and compiling them all costs seconds.
     regexes: Vec<OnceLock<Option<Regex>>>,
-    targets: Vec<Target>,
-    automaton: AhoCorasick,
+    /// The same regexes cut down to ASCII (see [`ascii`]), for windows of ASCII text: a
+    /// fraction of the memory, and the Unicode ones are then compiled only for rules that
+    /// hit in non-ASCII text.
+    ascii_regexes: Vec<OnceLock<Option<regex_automata::meta::Regex>>>,
+    /// Anchors written in ASCII, over every text: a DFA of about 60 byte classes, a quarter
+    /// the size of one over all anchors (the non-ASCII ones bring in over 70 more classes).
+    ascii_anchors: Anchors,
+    /// Anchors with a non-ASCII character, only around the non-ASCII bytes of a text.
+    other_anchors: Anchors,
     builtins: Vec<(Builtin, usize)>,
     config: DetectConfig,
     /// Per-rule counters, when `collect_stats` is set.
@@ -149,34 +157,36 @@ struct Candidate {
 impl Detector {
     pub fn new(rules: RuleSet, config: DetectConfig) -> Result<Detector> {
         let rules: Vec<Rule> = rules.rules().to_vec();
-        let mut patterns: Vec<String> = Vec::new();
-        let mut targets = Vec::new();
+        let mut patterns: Vec<(String, Target)> = Vec::new();
         let mut regexes = Vec::with_capacity(rules.len());
+        let mut ascii_regexes = Vec::with_capacity(rules.len());
         let mut builtins = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             if let Some(b) = r.builtin {
                 builtins.push((b, i));
             }
             for a in &r.anchors {
-                patterns.push(normalize::normalize(a).text);
-                targets.push(Target::Rule(i as u32));
+                patterns.push((normalize::normalize(a).text, Target::Rule(i as u32)));
             }
             regexes.push(OnceLock::new());
+            ascii_regexes.push(OnceLock::new());
         }
         for t in TOPIC_TERMS {
-            patterns.push(normalize::normalize(t).text);
-            targets.push(Target::Topic);
+            patterns.push((normalize::normalize(t).text, Target::Topic));
         }
-        let automaton = build_automaton(&patterns)
-            .map_err(|e| Error::Usage(format!("cannot build the anchor automaton: {e}")))?;
+        let (ascii, other): (Vec<_>, Vec<_>) =
+            patterns.into_iter().partition(|(p, _)| p.is_ascii());
+        let ascii_anchors = Anchors::new(ascii)?;
+        let other_anchors = Anchors::new(other)?;
         let stats = config
             .collect_stats
             .then(|| rules.iter().map(|_| RuleCounters::default()).collect());
         Ok(Detector {
             rules,
             regexes,
-            targets,
-            automaton,
+            ascii_regexes,
+            ascii_anchors,
+            other_anchors,
             builtins,
             stats,
             config,
@@ -196,6 +206,7 @@ impl Detector {
                     Ok(re) => {
                         // Already set if a scan got there first; either copy is the same.
                         let _ = self.regexes[i].set(Some(re));
+                        self.ascii_regex(i);
                     }
                     Err(e) => {
                         return Err(Error::Rules {
@@ -220,11 +231,23 @@ impl Detector {
             .as_ref()
     }
 
-    /// Bytes held by the anchor automaton, and whether it is the fast DFA.
+    fn ascii_regex(&self, rule: usize) -> Option<&regex_automata::meta::Regex> {
+        self.ascii_regexes[rule]
+            .get_or_init(|| {
+                self.rules[rule]
+                    .pattern
+                    .as_deref()
+                    .and_then(|p| ascii::compile(&compiled_pattern(p)))
+            })
+            .as_ref()
+    }
+
+    /// Bytes held by the anchor automata, and whether they are the fast DFA.
     pub fn prefilter_size(&self) -> (usize, bool) {
+        let (a, o) = (&self.ascii_anchors.automaton, &self.other_anchors.automaton);
         (
-            self.automaton.memory_usage(),
-            self.automaton.kind() == AhoCorasickKind::DFA,
+            a.memory_usage() + o.memory_usage(),
+            a.kind() == AhoCorasickKind::DFA && o.kind() == AhoCorasickKind::DFA,
         )
     }
 
@@ -412,11 +435,32 @@ impl Detector {
     /// Rule hits in normalized text as (rule index, start, end), sorted and deduplicated.
     fn match_rules(&self, norm: &str, topic: &mut u32) -> Vec<(usize, usize, usize)> {
         let mut anchors: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.automaton.find_overlapping_iter(norm) {
-            match self.targets[m.pattern().as_usize()] {
-                Target::Topic => *topic += 1,
-                Target::Rule(r) => anchors.push((r as usize, m.start(), m.end())),
+        self.ascii_anchors
+            .find(norm.as_bytes(), 0, topic, &mut anchors);
+        // A non-ASCII anchor covers a non-ASCII byte and is at most `reach` bytes long, so
+        // it lies within `reach` bytes of one: the second automaton runs on windows around
+        // clusters of non-ASCII bytes (none in ASCII text). Consecutive windows can overlap
+        // only in ASCII bytes, where no such anchor fits, so nothing is found twice.
+        let bytes = norm.as_bytes();
+        let reach = self.other_anchors.longest;
+        let mut at = 0;
+        while let Some(p) = bytes[at..].iter().position(|b| !b.is_ascii()) {
+            if self.other_anchors.targets.is_empty() {
+                break;
             }
+            let start = (at + p).saturating_sub(reach - 1);
+            let mut end = at + p + 1;
+            // Extend over every non-ASCII byte within reach of the window's last one.
+            while let Some(q) = bytes[end..(end + reach).min(bytes.len())]
+                .iter()
+                .position(|b| !b.is_ascii())
+            {
+                end += q + 1;
+            }
+            let end = (end + reach - 1).min(bytes.len());
+            self.other_anchors
+                .find(&bytes[start..end], start, topic, &mut anchors);
+            at = end;
         }
         if anchors.is_empty() {
             return Vec::new();
@@ -435,8 +479,8 @@ impl Detector {
             if self.rules[rule].pattern.is_none() {
                 self.count(rule, |c| &c.matches, group.len() as u64);
                 hits.extend(group.iter().copied());
-            } else if let Some(re) = self.regex(rule) {
-                self.confirm(re, rule, group, norm, &mut hits);
+            } else {
+                self.confirm(rule, group, norm, &mut hits);
             }
             i = j;
         }
@@ -449,7 +493,6 @@ impl Detector {
     /// overlap an anchor.
     fn confirm(
         &self,
-        re: &Regex,
         rule: usize,
         group: &[(usize, usize, usize)],
         norm: &str,
@@ -468,11 +511,23 @@ impl Detector {
             }
             let spans = &group[first..k];
             self.count(rule, |c| &c.windows, 1);
-            for m in re.find_iter(&norm[ws..we]) {
-                let (ms, me) = (ws + m.start(), ws + m.end());
+            let hay = &norm[ws..we];
+            let mut keep = |ms: usize, me: usize| {
+                let (ms, me) = (ws + ms, ws + me);
                 if me > ms && spans.iter().any(|&(_, s, e)| ms < e && s < me) {
                     self.count(rule, |c| &c.matches, 1);
                     hits.push((rule, ms, me));
+                }
+            };
+            match self.ascii_regex(rule) {
+                Some(re) if hay.is_ascii() => {
+                    re.find_iter(hay.as_bytes())
+                        .for_each(|m| keep(m.start(), m.end()));
+                }
+                _ => {
+                    if let Some(re) = self.regex(rule) {
+                        re.find_iter(hay).for_each(|m| keep(m.start(), m.end()));
+                    }
                 }
             }
         }
@@ -482,6 +537,50 @@ impl Detector {
 /// Above this size a DFA stops paying for itself (it no longer fits in cache) and memory
 /// would grow with the rule set; the contiguous NFA is about half as fast but a tenth the size.
 const MAX_DFA_BYTES: usize = 32 << 20;
+
+/// One anchor automaton and what each of its patterns stands for.
+struct Anchors {
+    automaton: AhoCorasick,
+    targets: Vec<Target>,
+    /// Longest pattern, in bytes (at least 1).
+    longest: usize,
+}
+
+impl Anchors {
+    fn new(patterns: Vec<(String, Target)>) -> Result<Anchors> {
+        let longest = patterns
+            .iter()
+            .map(|(p, _)| p.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let (patterns, targets): (Vec<String>, Vec<Target>) = patterns.into_iter().unzip();
+        let automaton = build_automaton(&patterns)
+            .map_err(|e| Error::Usage(format!("cannot build the anchor automaton: {e}")))?;
+        Ok(Anchors {
+            automaton,
+            targets,
+            longest,
+        })
+    }
+
+    /// Every occurrence in `hay` (which starts at byte `offset` of the text): topic terms
+    /// are counted, rule anchors pushed as (rule, start, end).
+    fn find(
+        &self,
+        hay: &[u8],
+        offset: usize,
+        topic: &mut u32,
+        anchors: &mut Vec<(usize, usize, usize)>,
+    ) {
+        for m in self.automaton.find_overlapping_iter(hay) {
+            match self.targets[m.pattern().as_usize()] {
+                Target::Topic => *topic += 1,
+                Target::Rule(r) => anchors.push((r as usize, offset + m.start(), offset + m.end())),
+            }
+        }
+    }
+}
 
 /// One automaton over every anchor: a DFA when it stays small, else a contiguous NFA.
 fn build_automaton(patterns: &[String]) -> Result<AhoCorasick, aho_corasick::BuildError> {

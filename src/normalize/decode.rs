@@ -36,29 +36,37 @@ pub fn find_encoded(src: &str, budget: usize) -> Vec<DecodedBlob> {
         }
     };
 
-    // base64 / base64url and hex: runs of their alphabets.
+    // base64 / base64url and hex: runs of their alphabets at least MIN_BASE64 long. `i` is
+    // always 0 or just past a byte outside the alphabet, so a run starts at `i` exactly when
+    // the next MIN_BASE64 bytes are all in it; checking them last to first skips past
+    // ordinary words in a few probes.
+    const _: () = assert!(MIN_HEX >= MIN_BASE64);
     let mut i = 0;
-    while i < bytes.len() {
-        if !is_b64(bytes[i]) {
-            i += 1;
+    while i + MIN_BASE64 <= bytes.len() {
+        if let Some(p) = bytes[i..i + MIN_BASE64].iter().rposition(|&b| !is_b64(b)) {
+            i += p + 1;
             continue;
         }
         let start = i;
+        i += MIN_BASE64;
         while i < bytes.len() && is_b64(bytes[i]) {
             i += 1;
         }
-        let run = &src[start..i];
+        let end = i;
+        let run = &src[start..end];
+        // bytes[end] (if any) is outside the alphabet.
+        i += 1;
         if run.len() >= MIN_HEX
             && run.len() <= MAX_BLOB
             && run.len().is_multiple_of(2)
             && run.bytes().all(|b| b.is_ascii_hexdigit())
         {
             if let Some(text) = decode_hex(run) {
-                push(blob(start, i, Channel::DecodedHex, text), &mut out);
+                push(blob(start, end, Channel::DecodedHex, text), &mut out);
             }
         } else if run.len() >= MIN_BASE64 && run.len() <= MAX_BLOB && looks_like_base64(run) {
             if let Some(text) = decode_base64(run) {
-                push(blob(start, i, Channel::DecodedBase64, text), &mut out);
+                push(blob(start, end, Channel::DecodedBase64, text), &mut out);
             }
         }
     }
