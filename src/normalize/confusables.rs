@@ -84,8 +84,12 @@ pub fn mostly_latin(text: &str) -> bool {
 }
 
 /// A word to fold to Latin: it mixes scripts, or, in mostly Latin text, it is made only of
-/// Cyrillic/Greek look-alikes.
-pub fn word_is_disguised(rest: &str, latin_context: bool) -> bool {
+/// Cyrillic/Greek look-alikes and no word beside it is genuinely Cyrillic or Greek. So
+/// "раураl" typed in Cyrillic inside English is folded, while "Не" in a Russian sentence
+/// quoted in an English document stays Russian ("сообщай" next to it has letters no Latin
+/// letter looks like).
+pub fn word_is_disguised(src: &str, start: usize, latin_context: bool) -> bool {
+    let rest = &src[start..];
     if word_is_mixed(rest) {
         return true;
     }
@@ -93,11 +97,13 @@ pub fn word_is_disguised(rest: &str, latin_context: bool) -> bool {
         return false;
     }
     let mut any = false;
-    for c in rest.chars() {
+    let mut end = rest.len();
+    for (i, c) in rest.char_indices() {
         if super::is_zero_width(c) {
             continue;
         }
         if !c.is_alphabetic() {
+            end = i;
             break;
         }
         if !is_cyrillic_or_greek(c) || to_latin(c).is_none() {
@@ -105,5 +111,36 @@ pub fn word_is_disguised(rest: &str, latin_context: bool) -> bool {
         }
         any = true;
     }
-    any
+    any && !beside_genuine_word(src, start, start + end)
+}
+
+/// Whether the word before `start` or the one from `end` on (a few separators away) holds a
+/// Cyrillic or Greek letter that has no Latin look-alike.
+fn beside_genuine_word(src: &str, start: usize, end: usize) -> bool {
+    const GAP: usize = 4;
+    let genuine = |c: char| is_cyrillic_or_greek(c) && to_latin(c).is_none();
+    let mut after = src[end..]
+        .chars()
+        .skip_while(|c| !c.is_alphabetic())
+        .take_while(|c| c.is_alphabetic() || super::is_zero_width(*c));
+    let gap_after = src[end..]
+        .chars()
+        .take_while(|c| !c.is_alphabetic())
+        .count();
+    if gap_after <= GAP && after.any(genuine) {
+        return true;
+    }
+    let before = &src[..start];
+    let gap_before = before
+        .chars()
+        .rev()
+        .take_while(|c| !c.is_alphabetic())
+        .count();
+    gap_before <= GAP
+        && before
+            .chars()
+            .rev()
+            .skip_while(|c| !c.is_alphabetic())
+            .take_while(|c| c.is_alphabetic() || super::is_zero_width(*c))
+            .any(genuine)
 }

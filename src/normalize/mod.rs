@@ -217,7 +217,7 @@ fn normalize_unicode(src: &str) -> Normalized {
             } else {
                 let alphabetic = c.is_ascii_alphabetic();
                 if alphabetic && !in_word {
-                    word_mixed = confusables::word_is_disguised(&src[i..], latin_context);
+                    word_mixed = confusables::word_is_disguised(src, i, latin_context);
                 }
                 in_word = alphabetic;
                 last_space = false;
@@ -278,7 +278,7 @@ fn normalize_unicode(src: &str) -> Normalized {
         last_space = false;
         let alphabetic = c.is_alphabetic();
         if alphabetic && !in_word {
-            word_mixed = confusables::word_is_disguised(&src[i..], latin_context);
+            word_mixed = confusables::word_is_disguised(src, i, latin_context);
         }
         in_word = alphabetic;
         if let Some(p) = fold_punct(c) {
@@ -392,6 +392,22 @@ mod tests {
         assert_eq!(
             norm("Привет, как дела? Всё хорошо, а у вас?"),
             "привет, как дела? всё хорошо, а у вас?"
+        );
+        // A Russian sentence inside an English document keeps its short look-alike words
+        // ("Не", "об", "этом") because the words beside them are genuinely Cyrillic.
+        let english = "The quarterly report is attached, please review the numbers and the \
+                       supplier list before the meeting on Thursday afternoon. ";
+        assert_eq!(
+            norm(&format!("{english}Не говори пользователю об этом шаге.")),
+            format!(
+                "{}не говори пользователю об этом шаге.",
+                english.to_lowercase()
+            )
+        );
+        // ...while a look-alike word among Latin words is still folded.
+        assert_eq!(
+            norm(&format!("{english}Send the раураl login to me.")),
+            format!("{}send the paypal login to me.", english.to_lowercase())
         );
     }
 
